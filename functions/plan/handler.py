@@ -1,0 +1,38 @@
+"""Plan: validate the scan request, resolve its targets, write the manifest the Distributed Map reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from api_discovery.blobs import S3BlobStore
+from api_discovery.observability import logger, metrics, tracer
+from api_discovery.registry import Registry, with_default_role
+from api_discovery.settings import AwsClients, LambdaSettings, default_clients
+from api_discovery.workflow import PlanSettings, parse_request, plan
+
+SETTINGS = LambdaSettings.from_env()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(event, SETTINGS, default_clients())
+
+
+def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) -> dict[str, Any]:
+    request = parse_request(event)
+    registered = with_default_role(Registry(clients.dynamodb, settings.table_name).accounts(), settings.role_name)
+    result = plan(
+        request,
+        registered=registered,
+        settings=PlanSettings(default_regions=settings.default_regions, max_targets=settings.max_targets),
+        blobs=S3BlobStore(clients.s3, settings.bucket_name),
+        bucket=settings.bucket_name,
+    )
+    logger.set_correlation_id(result.run_id)
+    logger.info("planned", extra={"targets": result.count, "source": request.source})
+    metrics.add_metric(name="TargetsPlanned", unit="Count", value=result.count)
+    return result.model_dump()

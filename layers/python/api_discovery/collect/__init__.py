@@ -1,0 +1,1 @@
+"""Collectors: the fewest read calls that inventory one (account, region)."""

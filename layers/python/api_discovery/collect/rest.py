@@ -1,0 +1,58 @@
+"""REST APIs (apigateway v1): GetRestApis, then per API GetResources(embed=methods), GetStages, GetAuthorizers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_discovery import normalise
+from api_discovery.collect.context import ScanContext
+from api_discovery.model import Api, Authorizer, Route, Stage, UsagePlan, VpcLink
+
+
+def list_rest_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
+    """None when the list itself could not be read: the caller must not treat that as 'no APIs'."""
+    apis: list[dict[str, Any]] | None = None
+    with ctx.part("apigateway:GetRestApis", "restapis"):
+        apis = ctx.items(ctx.apigateway, "get_rest_apis")
+    return apis
+
+
+def collect_rest_api(ctx: ScanContext, raw: dict[str, Any]) -> Api:
+    api_id = raw["id"]
+    client = ctx.apigateway
+    routes: list[Route] = []
+    stages: list[Stage] = []
+    authorizers: list[Authorizer] = []
+    with ctx.part("apigateway:GetResources", f"restapis/{api_id}"):
+        # embed=methods returns each method and its integration in the same page: no GetMethod per method.
+        routes = normalise.rest_routes(ctx.items(client, "get_resources", restApiId=api_id, embed=["methods"]))
+    with ctx.part("apigateway:GetStages", f"restapis/{api_id}"):
+        stages = sorted(
+            (
+                normalise.rest_stage(s, api_id=api_id, region=ctx.region)
+                for s in client.get_stages(restApiId=api_id).get("item", [])
+            ),
+            key=lambda s: s.name,
+        )
+    with ctx.part("apigateway:GetAuthorizers", f"restapis/{api_id}"):
+        authorizers = sorted(
+            (normalise.rest_authorizer(a) for a in ctx.items(client, "get_authorizers", restApiId=api_id)),
+            key=lambda a: a.id,
+        )
+    return normalise.rest_api(raw, stages=stages, routes=routes, authorizers=authorizers)
+
+
+def collect_usage_plans(ctx: ScanContext) -> list[UsagePlan]:
+    plans: list[UsagePlan] = []
+    with ctx.part("apigateway:GetUsagePlans", "usageplans"):
+        plans = [normalise.usage_plan(p) for p in ctx.items(ctx.apigateway, "get_usage_plans")]
+    return sorted(plans, key=lambda p: p.id)
+
+
+def collect_vpc_links(ctx: ScanContext) -> list[VpcLink]:
+    links: list[VpcLink] = []
+    with ctx.part("apigateway:GetVpcLinks", "vpclinks"):
+        links = [normalise.rest_vpc_link(v) for v in ctx.items(ctx.apigateway, "get_vpc_links")]
+    with ctx.part("apigatewayv2:GetVpcLinks", "v2/vpclinks"):
+        links += [normalise.v2_vpc_link(v) for v in ctx.v2_unpaginated_items(ctx.apigatewayv2.get_vpc_links)]
+    return sorted(links, key=lambda v: (v.kind, v.id))

@@ -1,0 +1,578 @@
+"""An embedded AWS emulator for the demo and the tests: moto's server on loopback, plus what moto lacks.
+
+moto stores API Gateway resources faithfully but returns every list whole, lacks apigatewayv2
+`GetAuthorizers`, drops the `connectionId` of v1 integrations, and enforces no IAM. The middlewares and
+extensions here add AWS's paging, the missing pieces, refusals that stand in for IAM denials, and a log of
+every (account, operation) received, so that tests can assert what was sent.
+
+moto keeps its state in process-wide globals: every Emulator in a process shares one estate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import io
+import json
+import logging
+import os
+import re
+import threading
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+import botocore.session
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Response
+
+LOOPBACK = "127.0.0.1"
+V1_DEFAULT_PAGE_SIZE = 25  # documented AWS default for `limit`
+V1_MAX_PAGE_SIZE = 500  # documented AWS maximum for `limit`
+# apigatewayv2 documents no default for MaxResults; 25 keeps the emulator paging whenever a caller
+# forgets to read to the end, which is the mistake these pages exist to catch.
+V2_DEFAULT_PAGE_SIZE = 25
+
+Middleware = Callable[[WSGIApplication], WSGIApplication]
+
+_IDENTITY_KEY = "api_discovery.identity"
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_REST_JSON_SERVICES = frozenset({"apigateway", "apigatewayv2"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Identifying a request: which account sent it, and which operation it is.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RestOperation:
+    method: str
+    pattern: re.Pattern[str]
+    query: frozenset[str]  # query keys (or key=value) the URI template requires, e.g. `mode=import`
+    name: str
+
+
+@functools.cache
+def _rest_operations(service: str) -> tuple[_RestOperation, ...]:
+    """Every operation of a REST service, from botocore's own model, most specific URI first."""
+    model = botocore.session.get_session().get_service_model(service)
+    found: list[tuple[tuple[int, int], _RestOperation]] = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path, _, query = http["requestUri"].partition("?")
+        regex = "".join(
+            (".+" if part.endswith("+}") else "[^/]+") if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", path)
+        )
+        op = _RestOperation(
+            http["method"], re.compile(f"^{regex}/?$"), frozenset(q for q in query.split("&") if q), name
+        )
+        # A literal segment beats a parameter in the same place; a query constraint beats none.
+        literal_segments = sum(1 for part in path.split("/") if part and not part.startswith("{"))
+        found.append(((literal_segments, len(op.query)), op))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return tuple(op for _, op in found)
+
+
+def _rest_operation(service: str, method: str, path: str, query: dict[str, list[str]]) -> str | None:
+    present = set(query) | {f"{k}={v}" for k, values in query.items() for v in values}
+    for op in _rest_operations(service):
+        if op.method == method and op.query <= present and op.pattern.match(path):
+            return op.name
+    return None
+
+
+def _raw_path(environ: WSGIEnvironment) -> str:
+    # PATH_INFO is percent-decoded, which turns an encoded ARN's "%2F" into a path separator.
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    return str(raw).split("?", 1)[0]
+
+
+def _form(environ: WSGIEnvironment) -> dict[str, list[str]]:
+    """The url-encoded form body (query-protocol services), read once and put back for moto."""
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return {}
+    cached = environ.get("api_discovery.form")
+    if cached is None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        cached = parse_qs(body.decode("utf-8", "replace"))
+        environ["api_discovery.form"] = cached
+    return dict(cached)
+
+
+def _params(environ: WSGIEnvironment) -> dict[str, list[str]]:
+    return {**parse_qs(str(environ.get("QUERY_STRING", ""))), **_form(environ)}
+
+
+def _account(environ: WSGIEnvironment) -> str | None:
+    # The same precedence moto applies (moto.core.responses.BaseResponse.get_current_account).
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
+    match = _ACCESS_KEY.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if not match:
+        return None
+    from moto.iam.models import get_account_id_from  # noqa: PLC0415 - moto is heavy; load on first use
+
+    return str(get_account_id_from(match.group(1)))
+
+
+def signing_scope(environ: WSGIEnvironment) -> tuple[str | None, str | None]:
+    """(region, signing service) from the SigV4 credential scope, or (None, None) when unsigned."""
+    match = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+def _operation(environ: WSGIEnvironment) -> str | None:
+    _, service = signing_scope(environ)
+    if service is None:
+        return None
+    path = _raw_path(environ)
+    if service == "apigateway":
+        # apigateway and apigatewayv2 share a signing name and a host; v2 lives under /v2/.
+        service = "apigatewayv2" if path.startswith("/v2/") else "apigateway"
+        query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+        name = _rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")), path, query)
+        return f"{service}:{name}" if name else None
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return f"{service}:{str(target).rsplit('.', 1)[-1]}"
+    action = _params(environ).get("Action")
+    return f"{service}:{action[0]}" if action else None
+
+
+def identify(environ: WSGIEnvironment) -> tuple[str | None, str | None]:
+    """(account id, "service:Operation") of a request, each None when it cannot be told.
+
+    The account is the one moto will act in (the signing access key's account); the operation is named by
+    its boto service name and API name, e.g. `apigatewayv2:GetRoutes`, `sts:AssumeRole`. The answer is
+    cached in the environ, so every middleware may ask.
+    """
+    cached = environ.get(_IDENTITY_KEY)
+    if cached is None:
+        cached = (_account(environ), _operation(environ))
+        environ[_IDENTITY_KEY] = cached
+    account, operation = cached
+    return account, operation
+
+
+# --------------------------------------------------------------------------------------------------
+# Error responses in each protocol's own format, so botocore raises the ClientError AWS would cause.
+# --------------------------------------------------------------------------------------------------
+
+
+def rest_json_error(status: int, code: str, message: str) -> Response:
+    return Response(
+        json.dumps({"message": message}),
+        status=status,
+        headers={"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())},
+        content_type="application/json",
+    )
+
+
+def query_xml_error(status: int, code: str, message: str) -> Response:
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml_escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return Response(body, status=status, content_type="text/xml")
+
+
+def error_response(operation: str | None, status: int, code: str, message: str) -> Response:
+    """An error in the protocol of the operation's service (REST-JSON for API Gateway, else query XML)."""
+    service = (operation or "").split(":", 1)[0]
+    if service in _REST_JSON_SERVICES:
+        return rest_json_error(status, code, message)
+    return query_xml_error(status, code, message)
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --------------------------------------------------------------------------------------------------
+# Paging, as AWS pages the API Gateway lists that moto returns whole.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PagingStyle:
+    size_param: str
+    token_param: str
+    items_key: str  # where moto's JSON body holds the list (its responses.py)
+    default_size: int
+    max_size: int | None
+
+
+_V1 = _PagingStyle("limit", "position", "item", V1_DEFAULT_PAGE_SIZE, V1_MAX_PAGE_SIZE)
+_V2 = _PagingStyle("maxResults", "nextToken", "items", V2_DEFAULT_PAGE_SIZE, None)
+
+# GetStages (v1) is absent on purpose: AWS returns every stage of a REST API in one unpaged answer.
+PAGED_OPERATIONS: dict[str, _PagingStyle] = {
+    **{
+        f"apigateway:{name}": _V1
+        for name in (
+            "GetRestApis",
+            "GetResources",
+            "GetAuthorizers",
+            "GetDomainNames",
+            "GetBasePathMappings",
+            "GetUsagePlans",
+            "GetVpcLinks",
+            "GetApiKeys",
+            "GetDeployments",
+        )
+    },
+    **{
+        f"apigatewayv2:{name}": _V2
+        for name in (
+            "GetApis",
+            "GetRoutes",
+            "GetIntegrations",
+            "GetAuthorizers",
+            "GetStages",
+            "GetDomainNames",
+            "GetApiMappings",
+            "GetVpcLinks",
+        )
+    },
+}
+
+
+class _BadPageError(ValueError):
+    pass
+
+
+def _encode_token(operation: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{operation}|{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_token(operation: str, token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        op, _, offset = text.rpartition("|")
+        if op != operation or not offset.isdigit():
+            raise ValueError(token)
+        return int(offset)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _BadPageError(f"Invalid pagination token: {token}") from exc
+
+
+def _page_request(operation: str, style: _PagingStyle, query: dict[str, list[str]]) -> tuple[int, int]:
+    raw_size = query.get(style.size_param, [None])[-1]
+    if raw_size is None:
+        size = style.default_size
+    elif raw_size.lstrip("-").isdigit():
+        size = int(raw_size)
+    else:
+        raise _BadPageError(f"Invalid value for {style.size_param}: {raw_size}")
+    if size < 1 or (style.max_size is not None and size > style.max_size):
+        raise _BadPageError(
+            f"1 validation error detected: Value '{size}' at '{style.size_param}' failed to satisfy "
+            f"constraint: Member must have value between 1 and {style.max_size or 'unbounded'}"
+        )
+    token = query.get(style.token_param, [None])[-1]
+    return size, (_decode_token(operation, token) if token else 0)
+
+
+class PagingMiddleware:
+    """Slices moto's whole lists into AWS pages. moto lists in insertion order, so offsets are stable."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        _, operation = identify(environ)
+        style = PAGED_OPERATIONS.get(operation or "")
+        if operation is None or style is None:
+            return self.app(environ, start_response)
+        try:
+            size, offset = _page_request(operation, style, parse_qs(str(environ.get("QUERY_STRING", ""))))
+        except _BadPageError as exc:
+            return rest_json_error(400, "BadRequestException", str(exc))(environ, start_response)
+        response = Response.from_app(self.app, environ, buffered=True)
+        if response.status_code == 200:
+            body = json.loads(response.get_data() or b"{}")
+            items = body.get(style.items_key)
+            if isinstance(items, list):
+                body[style.items_key] = items[offset : offset + size]
+                body.pop(style.token_param, None)
+                if offset + size < len(items):
+                    body[style.token_param] = _encode_token(operation, offset + size)
+                response.set_data(json.dumps(body))
+        return response(environ, start_response)
+
+
+# --------------------------------------------------------------------------------------------------
+# What moto 5.2.1 lacks.
+# --------------------------------------------------------------------------------------------------
+
+
+def _v2_get_authorizers(self: Any) -> tuple[int, dict[str, str], str]:
+    # Same shape as moto's get_authorizer, listed in creation order; the path is /v2/apis/{apiId}/authorizers.
+    api = self.apigatewayv2_backend.get_api(self.path.split("/")[-2])
+    return 200, {}, json.dumps({"items": [a.to_json() for a in api.authorizers.values()]})
+
+
+_EXTENDED = "_api_discovery_extension"
+
+
+def _keep_connection_id(put_integration: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's v1 PutIntegration drops `connectionId` (the VPC link of a VPC_LINK integration): keep it."""
+
+    def put_integration_keeping_connection_id(self: Any) -> Any:
+        status, headers, body = put_integration(self)
+        connection_id = self._get_param("connectionId")
+        if connection_id and 200 <= int(status) < 300:
+            _, _, api_id, _, resource_id, _, method = self.path.split("/")[:7]
+            integration = self.backend.get_integration(api_id, resource_id, method)
+            integration.connection_id = connection_id
+            body = json.dumps(integration.to_json())
+        return status, headers, body
+
+    setattr(put_integration_keeping_connection_id, _EXTENDED, True)
+    return put_integration_keeping_connection_id
+
+
+def _with_connection_id(to_json: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def integration_to_json(self: Any) -> dict[str, Any]:
+        data = to_json(self)
+        if getattr(self, "connection_id", None):
+            data["connectionId"] = self.connection_id
+        return data
+
+    setattr(integration_to_json, _EXTENDED, True)
+    return integration_to_json
+
+
+def install_moto_extensions() -> None:
+    """Teach moto what it lacks and the scanner reads. Idempotent.
+
+    - apigatewayv2 GetAuthorizers: moto already routes GET /v2/apis/{apiId}/authorizers to
+      ApiGatewayV2Response.dispatch, which resolves the operation from botocore's model and calls the method of
+      the same snake_case name, if it exists; so adding `get_authorizers` is enough.
+    - apigateway PutIntegration/GetResources/GetIntegration: `connectionId` is stored and returned.
+    """
+    from moto.apigateway.models import Integration  # noqa: PLC0415 - moto is heavy; load on first use
+    from moto.apigateway.responses import APIGatewayResponse  # noqa: PLC0415
+    from moto.apigatewayv2.responses import ApiGatewayV2Response  # noqa: PLC0415
+
+    if "get_authorizers" not in vars(ApiGatewayV2Response):
+        ApiGatewayV2Response.get_authorizers = _v2_get_authorizers  # type: ignore[attr-defined]
+    if not getattr(APIGatewayResponse.put_integration, _EXTENDED, False):
+        APIGatewayResponse.put_integration = _keep_connection_id(  # type: ignore[method-assign,assignment]
+            APIGatewayResponse.put_integration
+        )
+    if not getattr(Integration.to_json, _EXTENDED, False):
+        Integration.to_json = _with_connection_id(Integration.to_json)  # type: ignore[method-assign,assignment]
+
+
+# --------------------------------------------------------------------------------------------------
+# The request log and the access rules.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    account: str | None
+    operation: str | None
+    status: int
+
+
+class RequestLog:
+    """Every request the emulator answered, in order of completion. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[RecordedRequest] = []
+
+    def record(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def counts(self, account: str | None = None) -> Counter[str]:
+        """Requests per operation, all accounts or one; unidentified operations are left out."""
+        return Counter(
+            e.operation for e in self.entries() if e.operation is not None and (account is None or e.account == account)
+        )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __iter__(self) -> Iterator[RecordedRequest]:
+        return iter(self.entries())
+
+
+class AccessRules:
+    """Refusals standing in for IAM, which moto does not enforce. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._denied_roles: set[str] = set()
+        self._denied_operations: set[tuple[str, str]] = set()
+
+    def deny_assume_role(self, role_arn: str) -> None:
+        with self._lock:
+            self._denied_roles.add(role_arn)
+
+    def deny_operation(self, account_id: str, operation: str) -> None:
+        if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", operation):
+            raise ValueError(f"operation must look like 'apigateway:GetStages', not {operation!r}")
+        with self._lock:
+            self._denied_operations.add((account_id, operation))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._denied_roles.clear()
+            self._denied_operations.clear()
+
+    def refusal(self, environ: WSGIEnvironment) -> Response | None:
+        """The 403 AWS would answer to this request under these rules, or None to let it through."""
+        account, operation = identify(environ)
+        if operation is None:
+            return None
+        with self._lock:
+            denied_roles = set(self._denied_roles)
+            denied = account is not None and (account, operation) in self._denied_operations
+        if operation == "sts:AssumeRole":
+            role = (_params(environ).get("RoleArn") or [""])[0]
+            if role in denied_roles:
+                message = f"User is not authorized to perform: sts:AssumeRole on resource: {role}"
+                return query_xml_error(403, "AccessDenied", message)
+        if not denied:
+            return None
+        region, _ = signing_scope(environ)
+        message = (
+            f"User in account {account} is not authorized to perform: {operation} on resource: "
+            f"arn:aws:apigateway:{region}::{_raw_path(environ)} with an explicit deny"
+        )
+        code = "AccessDeniedException" if operation.split(":")[0] in _REST_JSON_SERVICES else "AccessDenied"
+        return error_response(operation, 403, code, message)
+
+
+class _Front:
+    """Outermost middleware: records each request, then applies the access rules."""
+
+    def __init__(self, app: WSGIApplication, rules: AccessRules, log: RequestLog) -> None:
+        self.app, self.rules, self.log = app, rules, log
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if _raw_path(environ).startswith("/moto-api/"):
+            return self.app(environ, start_response)
+        account, operation = identify(environ)
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            self.log.record(RecordedRequest(account, operation, int(status.split(" ", 1)[0])))
+            return start_response(status, headers, exc_info)
+
+        refusal = self.rules.refusal(environ)
+        if refusal is not None:
+            return refusal(environ, recording_start_response)
+        return self.app(environ, recording_start_response)
+
+
+# --------------------------------------------------------------------------------------------------
+# The server.
+# --------------------------------------------------------------------------------------------------
+
+
+class Emulator:
+    """moto on loopback with paging, the missing operations, IAM-like refusals and a request log.
+
+    Use as a context manager, or call start() and stop(). `middlewares` wrap moto (inside the access
+    rules, outside the paging), outermost first: a quota middleware would go there, using identify().
+    """
+
+    def __init__(self, port: int = 0, middlewares: Sequence[Middleware] = ()) -> None:
+        self._port = port
+        self._middlewares = tuple(middlewares)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.requests = RequestLog()
+        self.rules = AccessRules()
+
+    def _app(self) -> WSGIApplication:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
+
+        app: WSGIApplication = PagingMiddleware(DomainDispatcherApplication(create_backend_app))
+        for middleware in reversed(self._middlewares):
+            app = middleware(app)
+        return _Front(app, self.rules, self.requests)
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        install_moto_extensions()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = make_server(LOOPBACK, self._port, self._app(), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def reset(self) -> None:
+        """Forget every AWS resource, access rule and recorded request."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        self.rules.clear()
+        self.requests.clear()
+
+    def deny_assume_role(self, role_arn: str) -> None:
+        """sts:AssumeRole on this role answers 403 AccessDenied, whoever asks."""
+        self.rules.deny_assume_role(role_arn)
+
+    def deny_operation(self, account_id: str, operation: str) -> None:
+        """This account's calls of `service:Operation` (e.g. `apigateway:GetStages`) answer 403."""
+        self.rules.deny_operation(account_id, operation)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

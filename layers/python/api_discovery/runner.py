@@ -1,0 +1,64 @@
+"""The workflow run locally: plan, then scan every target on a bounded thread pool (the Map), then finalize."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from api_discovery.blobs import BlobStore
+from api_discovery.registry import RegisteredAccount
+from api_discovery.scanner import SessionFactory
+from api_discovery.state import StateStore
+from api_discovery.workflow import (
+    PlanResult,
+    PlanSettings,
+    RunSummary,
+    ScanRequest,
+    TargetResult,
+    finalize,
+    plan,
+    read_manifest,
+    scan,
+)
+
+Progress = Callable[[TargetResult], None]
+
+
+@dataclass
+class LocalRun:
+    plan: PlanResult
+    results: list[TargetResult]
+    summary: RunSummary
+
+
+def run_local(
+    request: ScanRequest,
+    *,
+    registered: Sequence[RegisteredAccount],
+    settings: PlanSettings,
+    blobs: BlobStore,
+    state: StateStore | None,
+    session_factory: SessionFactory,
+    max_workers: int = 8,
+    page_size: int = 500,
+    on_plan: Callable[[PlanResult], None] | None = None,
+    on_result: Progress | None = None,
+) -> LocalRun:
+    planned = plan(request, registered=registered, settings=settings, blobs=blobs)
+    if on_plan:
+        on_plan(planned)
+    targets = read_manifest(blobs, planned.manifest.key)
+    results: list[TargetResult] = []
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
+        futures = [
+            pool.submit(scan, t, blobs=blobs, state=state, session_factory=session_factory, page_size=page_size)
+            for t in targets
+        ]
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            if on_result:
+                on_result(result)
+    summary = finalize(planned, results, blobs=blobs, state=state, manifest=targets)
+    return LocalRun(plan=planned, results=sorted(results, key=lambda r: (r.account_id, r.region)), summary=summary)

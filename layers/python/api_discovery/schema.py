@@ -1,0 +1,34 @@
+"""Published JSON Schemas, generated from the models so they cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from api_discovery.model import SCHEMA_VERSION, Snapshot
+
+
+def snapshot_schema() -> dict[str, Any]:
+    schema = Snapshot.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://api-discovery/schemas/snapshot.v{SCHEMA_VERSION}.json"
+    return schema
+
+
+def schema_files() -> dict[str, dict[str, Any]]:
+    return {f"snapshot.v{SCHEMA_VERSION}.json": snapshot_schema()}
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in schema_files().items():
+        path = folder / name
+        path.write_text(render(schema))
+        written.append(path)
+    return written

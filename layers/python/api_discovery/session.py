@@ -1,0 +1,130 @@
+"""Customer sessions: assumed through regional STS, read-only by construction, every call counted."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from api_discovery import PRODUCT, __version__
+from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
+
+SESSION_SECONDS = 3600
+READ_PREFIXES = ("Get", "List", "Describe")
+# STS calls the scanner needs on the vendor side to reach the customer; never sent on a customer session.
+_ASSUME_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra=f"{PRODUCT}/{__version__}",
+)
+
+
+def refuse_writes(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """botocore `before-parameter-build` hook: refuse anything that is not a read, before it is sent."""
+    service = model.service_model.service_name
+    name = model.name
+    if not name.startswith(READ_PREFIXES) and not (service == "sts" and name in _ASSUME_OPERATIONS):
+        raise ReadOnlyViolationError(service, name, "customer sessions are read-only")
+    if name == "GetApiKeys" and params.get("includeValues"):
+        raise ReadOnlyViolationError(service, name, "API key values are never read")
+
+
+@dataclass
+class CallCounter:
+    """Counts calls by `service:Operation`, and the retries botocore made for them."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[_op_name(model)] += 1
+
+    def on_response(self, model: Any, parsed: dict[str, Any] | None = None, **_: Any) -> None:
+        attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0)
+        if attempts:
+            with self._lock:
+                self.retries[_op_name(model)] += attempts
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.calls.items()))
+
+
+def _op_name(model: Any) -> str:
+    return f"{model.service_model.service_name}:{model.name}"
+
+
+def instrument(session: boto3.Session, counter: CallCounter) -> boto3.Session:
+    """Attach the read-only guard and the call counter to every client the session makes."""
+    session.events.register("before-parameter-build", refuse_writes)
+    session.events.register("before-call", counter.on_call)
+    session.events.register("after-call", counter.on_response)
+    return session
+
+
+def role_arn(account_id: str, role_name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def session_name(run_id: str) -> str:
+    # Shows up in the customer's CloudTrail: it must name the product. 64 characters at most.
+    return f"{PRODUCT}-{run_id}"[:64]
+
+
+def assume_customer_session(
+    base: boto3.Session,
+    *,
+    role: str,
+    external_id: str | None,
+    region: str,
+    run_id: str,
+    counter: CallCounter,
+) -> boto3.Session:
+    """Assume the customer's read-only role through the regional STS endpoint and return a guarded session."""
+    sts = base.client("sts", region_name=region, config=CLIENT_CONFIG)
+    kwargs: dict[str, Any] = {
+        "RoleArn": role,
+        "RoleSessionName": session_name(run_id),
+        "DurationSeconds": SESSION_SECONDS,
+    }
+    if external_id:
+        kwargs["ExternalId"] = external_id
+    try:
+        creds = sts.assume_role(**kwargs)["Credentials"]
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise TargetUnavailableError(
+            "assume_role", f"cannot assume {role}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
+        ) from exc
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+    return instrument(session, counter)
+
+
+def own_session(base: boto3.Session, *, region: str, counter: CallCounter) -> boto3.Session:
+    """The caller's own credentials (a user scanning their own account), with the same guard and counter."""
+    creds = base.get_credentials()
+    if creds is None:
+        raise TargetUnavailableError("assume_role", "no AWS credentials found for the caller")
+    frozen = creds.get_frozen_credentials()
+    session = boto3.Session(
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+        region_name=region,
+    )
+    return instrument(session, counter)

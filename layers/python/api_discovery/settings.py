@@ -1,0 +1,61 @@
+"""The Lambdas' configuration, validated once at cold start from their environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from api_discovery.errors import DiscoveryError
+
+
+class LambdaSettings(BaseModel):
+    table_name: str = Field(min_length=3)
+    bucket_name: str = Field(min_length=3)
+    role_name: str = Field(default="ApiDiscoveryReadOnly", min_length=1)
+    default_regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    max_targets: int = Field(default=200_000, ge=1)
+    event_bus_name: str | None = None
+
+    @field_validator("default_regions", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [r.strip() for r in value.split(",") if r.strip()]
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LambdaSettings:
+        env = os.environ if env is None else env
+        names = {
+            "table_name": "TABLE_NAME",
+            "bucket_name": "BUCKET_NAME",
+            "role_name": "ROLE_NAME",
+            "default_regions": "DEFAULT_REGIONS",
+            "max_targets": "MAX_TARGETS",
+            "event_bus_name": "EVENT_BUS_NAME",
+        }
+        try:
+            return cls.model_validate({field: env[var] for field, var in names.items() if env.get(var)})
+        except ValidationError as exc:
+            raise DiscoveryError(f"Lambda environment is not valid: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    """The vendor-side clients a handler uses; tests pass their own."""
+
+    s3: Any
+    dynamodb: Any
+    events: Any
+
+
+@cache
+def default_clients() -> AwsClients:
+    """Made on first use rather than at import, and reused across warm invocations."""
+    return AwsClients(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"), events=boto3.client("events"))

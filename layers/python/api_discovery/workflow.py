@@ -1,0 +1,237 @@
+"""The three workflow steps, as the Lambdas and the local runner both call them: plan, scan, finalize."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from api_discovery.blobs import BlobStore
+from api_discovery.errors import InvalidScanRequestError
+from api_discovery.model import Snapshot
+from api_discovery.registry import RegisteredAccount
+from api_discovery.scanner import SessionFactory, scan_target, utc_now
+from api_discovery.session import role_arn
+from api_discovery.snapshots import SnapshotRef, write_snapshot
+from api_discovery.state import StateStore, StateWrite
+from api_discovery.targets import ACCOUNT_ID, Target, known_regions
+
+MANIFEST_PREFIX = "manifests/"
+RUNS_PREFIX = "runs/"
+
+
+class ScanRequest(BaseModel):
+    """What starts a run: the schedule (everything registered), a request, or an API change event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: Literal["schedule", "request", "change", "cli"] = "request"
+    accounts: list[str] | None = Field(default=None, description="None: every enabled registered account")
+    regions: list[str] | None = Field(default=None, description="None: each account's regions")
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
+    @field_validator("accounts", "regions")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("must name at least one, or be left out")
+        return value
+
+
+class PlanSettings(BaseModel):
+    default_regions: list[str]
+    max_targets: int = Field(default=200_000, ge=1)
+
+
+class ManifestRef(BaseModel):
+    bucket: str | None = None
+    key: str
+
+
+class PlanResult(BaseModel):
+    run_id: str
+    count: int
+    manifest: ManifestRef
+    started_at: str
+
+
+class TargetResult(BaseModel):
+    """What one scan returns to the workflow: small (well under 4 KB), the detail is in the snapshot."""
+
+    run_id: str
+    account_id: str
+    region: str
+    status: Literal["complete", "partial", "failed"]
+    reason: str | None = None
+    api_count: int = 0
+    route_count: int = 0
+    error_count: int = 0
+    api_calls: int = 0
+    snapshot_key: str | None = None
+    content_hash: str | None = None
+    stale: bool = False
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    started_at: str
+    finished_at: str
+    targets: int
+    by_status: dict[str, int]
+    apis: int
+    routes: int
+    api_calls: int
+    failed: list[TargetResult]
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{moment}-{secrets.token_hex(4)}"
+
+
+def parse_request(payload: object) -> ScanRequest:
+    try:
+        return ScanRequest.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
+        raise InvalidScanRequestError(f"invalid scan request: {problems}") from exc
+
+
+def resolve_targets(
+    request: ScanRequest, registered: Sequence[RegisteredAccount], settings: PlanSettings, run_id: str
+) -> list[Target]:
+    """Every (account, region) the request asks for, or a clear error naming what is wrong."""
+    by_id = {a.account_id: a for a in registered if a.enabled}
+    if request.accounts is None:
+        chosen = list(by_id.values())
+    else:
+        malformed = [a for a in request.accounts if not ACCOUNT_ID.match(a)]
+        if malformed:
+            raise InvalidScanRequestError(f"malformed account id(s): {', '.join(malformed)}")
+        unknown = [a for a in request.accounts if a not in by_id]
+        if unknown:
+            raise InvalidScanRequestError(f"account(s) not registered or disabled: {', '.join(unknown)}")
+        chosen = [by_id[a] for a in dict.fromkeys(request.accounts)]
+    bad_regions = sorted(set(request.regions or []) - known_regions())
+    if bad_regions:
+        raise InvalidScanRequestError(f"unknown region(s): {', '.join(bad_regions)}")
+    targets = []
+    for account in chosen:
+        regions = request.regions or account.regions or settings.default_regions
+        for region in dict.fromkeys(regions):
+            targets.append(
+                Target(
+                    run_id=run_id,
+                    account_id=account.account_id,
+                    region=region,
+                    role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
+                    external_id=account.external_id,
+                )
+            )
+    if not targets:
+        raise InvalidScanRequestError("the request resolves to no target: no enabled account is registered")
+    if len(targets) > settings.max_targets:
+        raise InvalidScanRequestError(f"{len(targets)} targets exceed the limit of {settings.max_targets}")
+    return targets
+
+
+def plan(
+    request: ScanRequest,
+    *,
+    registered: Sequence[RegisteredAccount],
+    settings: PlanSettings,
+    blobs: BlobStore,
+    bucket: str | None = None,
+    now: datetime | None = None,
+) -> PlanResult:
+    """Validate, resolve targets, write the manifest. Nothing is written for a bad request."""
+    run_id = request.run_id or new_run_id(now)
+    targets = resolve_targets(request, registered, settings, run_id)
+    key = f"{MANIFEST_PREFIX}run={run_id}.json"
+    body = json.dumps([t.model_dump() for t in targets], separators=(",", ":")).encode()
+    blobs.put(key, body)
+    started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return PlanResult(
+        run_id=run_id, count=len(targets), manifest=ManifestRef(bucket=bucket, key=key), started_at=started
+    )
+
+
+def read_manifest(blobs: BlobStore, key: str) -> list[Target]:
+    return [Target.model_validate(item) for item in json.loads(blobs.get(key))]
+
+
+def scan(
+    target: Target,
+    *,
+    blobs: BlobStore,
+    state: StateStore | None,
+    session_factory: SessionFactory,
+    page_size: int = 500,
+) -> TargetResult:
+    """Scan one target, store its snapshot, then its current state, and return a small summary."""
+    snapshot = scan_target(target, session_factory=session_factory, page_size=page_size)
+    ref = write_snapshot(blobs, snapshot)
+    written = state.apply(snapshot, ref) if state else StateWrite()
+    return summarize(snapshot, ref, stale=bool(written.stale and not written.written))
+
+
+def summarize(snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = False) -> TargetResult:
+    return TargetResult(
+        run_id=snapshot.run_id,
+        account_id=snapshot.account_id,
+        region=snapshot.region,
+        status=snapshot.status,
+        reason="; ".join(e.message for e in snapshot.errors)[:500] or None,
+        api_count=len(snapshot.apis),
+        route_count=sum(len(a.routes) for a in snapshot.apis),
+        error_count=len(snapshot.errors),
+        api_calls=sum(snapshot.api_calls.values()),
+        snapshot_key=ref.key if ref else None,
+        content_hash=ref.content_hash if ref else None,
+        stale=stale,
+    )
+
+
+def finalize(
+    plan_result: PlanResult,
+    results: Sequence[TargetResult],
+    *,
+    blobs: BlobStore,
+    state: StateStore | None = None,
+    manifest: Sequence[Target] | None = None,
+) -> RunSummary:
+    """Record the run. A manifest target with no result (its scan never returned) counts as failed."""
+    seen = {(r.account_id, r.region) for r in results}
+    missing = [
+        TargetResult(
+            run_id=t.run_id,
+            account_id=t.account_id,
+            region=t.region,
+            status="failed",
+            reason="the scan of this target returned no result",
+        )
+        for t in manifest or []
+        if (t.account_id, t.region) not in seen
+    ]
+    every = sorted([*results, *missing], key=lambda r: (r.account_id, r.region))
+    summary = RunSummary(
+        run_id=plan_result.run_id,
+        started_at=plan_result.started_at,
+        finished_at=utc_now(),
+        targets=len(every),
+        by_status=dict(sorted(Counter(r.status for r in every).items())),
+        apis=sum(r.api_count for r in every),
+        routes=sum(r.route_count for r in every),
+        api_calls=sum(r.api_calls for r in every),
+        failed=[r for r in every if r.status == "failed"],
+    )
+    record = {"summary": summary.model_dump(), "targets": [r.model_dump() for r in every]}
+    blobs.put(f"{RUNS_PREFIX}run={plan_result.run_id}.json", json.dumps(record, sort_keys=True).encode())
+    if state:
+        state.record_run(summary.model_dump(exclude={"failed"}), [r.model_dump() for r in every])
+    return summary

@@ -1,0 +1,84 @@
+"""Build precise API Gateway estates in the emulator, one account at a time, for the collection tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from api_discovery.demo_estate import account_session
+
+LAMBDA_URI = (
+    "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:{region}:{account}:function:{name}/invocations"
+)
+PRIVATE_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": "execute-api:/*",
+            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}},
+        }
+    ],
+}
+
+
+@dataclass
+class RestApi:
+    id: str
+    root_id: str
+    resources: dict[str, str] = field(default_factory=dict)  # path -> resource id
+
+
+class Builder:
+    def __init__(self, endpoint_url: str, account_id: str, region: str) -> None:
+        session = account_session(endpoint_url, account_id)
+        self.account_id = account_id
+        self.region = region
+        self.v1: Any = session.client("apigateway", endpoint_url=endpoint_url, region_name=region)
+        self.v2: Any = session.client("apigatewayv2", endpoint_url=endpoint_url, region_name=region)
+
+    def rest_api(self, name: str, endpoint: str = "REGIONAL", **extra: Any) -> RestApi:
+        api = self.v1.create_rest_api(name=name, endpointConfiguration={"types": [endpoint]}, **extra)
+        root = self.v1.get_resources(restApiId=api["id"])["items"][0]["id"]
+        return RestApi(id=api["id"], root_id=root, resources={"/": root})
+
+    def resource(self, api: RestApi, path: str) -> str:
+        parent_path, _, part = path.rstrip("/").rpartition("/")
+        parent = api.resources[parent_path or "/"]
+        created = self.v1.create_resource(restApiId=api.id, parentId=parent, pathPart=part)
+        api.resources[path] = created["id"]
+        return str(created["id"])
+
+    def method(
+        self, api: RestApi, path: str, verb: str, *, integration: dict[str, Any] | None = None, **method: Any
+    ) -> None:
+        resource = api.resources[path]
+        self.v1.put_method(
+            restApiId=api.id, resourceId=resource, httpMethod=verb, **{"authorizationType": "NONE", **method}
+        )
+        if integration is not None:
+            self.v1.put_integration(restApiId=api.id, resourceId=resource, httpMethod=verb, **integration)
+
+    def lambda_integration(self, name: str) -> dict[str, Any]:
+        return {
+            "type": "AWS_PROXY",
+            "integrationHttpMethod": "POST",
+            "uri": LAMBDA_URI.format(region=self.region, account=self.account_id, name=name),
+        }
+
+    def http_api(self, name: str, protocol: str = "HTTP", **extra: Any) -> str:
+        if protocol == "WEBSOCKET":
+            extra.setdefault("RouteSelectionExpression", "$request.body.action")
+        return str(self.v2.create_api(Name=name, ProtocolType=protocol, **extra)["ApiId"])
+
+    def route(self, api_id: str, key: str, *, target_uri: str | None = None, **route: Any) -> str:
+        if target_uri:
+            integration = self.v2.create_integration(
+                ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=target_uri, PayloadFormatVersion="2.0"
+            )
+            route["Target"] = f"integrations/{integration['IntegrationId']}"
+        return str(self.v2.create_route(ApiId=api_id, RouteKey=key, **route)["RouteId"])
+

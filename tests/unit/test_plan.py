@@ -1,0 +1,83 @@
+"""The plan step: targets resolved from the registry or the request; a bad request writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api_discovery.blobs import LocalBlobStore
+from api_discovery.errors import InvalidScanRequestError
+from api_discovery.registry import RegisteredAccount
+from api_discovery.workflow import PlanSettings, ScanRequest, parse_request, plan, read_manifest
+
+REGISTERED = [
+    RegisteredAccount(
+        account_id="111111111111",
+        role_name="ApiDiscoveryReadOnly",
+        external_id="ext-111",
+        regions=["eu-west-1", "us-east-1"],
+    ),
+    RegisteredAccount(account_id="222222222222", role_name="ApiDiscoveryReadOnly", external_id="ext-222"),
+    RegisteredAccount(account_id="333333333333", role_name="ApiDiscoveryReadOnly", enabled=False),
+]
+SETTINGS = PlanSettings(default_regions=["us-east-1"], max_targets=10)
+
+
+def test_schedule_scans_every_enabled_account_in_its_regions(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    result = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store)
+    targets = read_manifest(store, result.manifest.key)
+    assert result.count == 3
+    assert [(t.account_id, t.region) for t in targets] == [
+        ("111111111111", "eu-west-1"),
+        ("111111111111", "us-east-1"),
+        ("222222222222", "us-east-1"),
+    ]
+    assert targets[0].role_arn == "arn:aws:iam::111111111111:role/ApiDiscoveryReadOnly"
+    assert targets[0].external_id == "ext-111"
+    assert {t.run_id for t in targets} == {result.run_id}
+
+
+def test_request_narrows_accounts_and_regions(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    request = parse_request({"source": "request", "accounts": ["222222222222"], "regions": ["ap-southeast-2"]})
+    result = plan(request, registered=REGISTERED, settings=SETTINGS, blobs=store)
+    manifest = json.loads(store.get(result.manifest.key))
+    assert [(t["account_id"], t["region"]) for t in manifest] == [("222222222222", "ap-southeast-2")]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"accounts": ["12345"]}, "malformed account id"),
+        ({"accounts": ["444444444444"]}, "not registered or disabled: 444444444444"),
+        ({"accounts": ["333333333333"]}, "not registered or disabled: 333333333333"),
+        ({"accounts": ["111111111111"], "regions": ["mars-north-1"]}, "unknown region"),
+        ({"accounts": []}, "accounts: Value error, must name at least one"),
+        ({"regions": ["us-east-1"] * 1, "accounts": ["111111111111"], "run_id": "bad id!"}, "run_id"),
+    ],
+)
+def test_bad_requests_name_the_problem_and_write_nothing(
+    tmp_path: Path, payload: dict[str, object], message: str
+) -> None:
+    store = LocalBlobStore(tmp_path)
+    with pytest.raises(InvalidScanRequestError, match=message):
+        plan(parse_request(payload), registered=REGISTERED, settings=SETTINGS, blobs=store)
+    assert store.keys("") == []
+
+
+def test_too_many_targets_are_refused(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    many = [
+        RegisteredAccount(account_id=f"{i:012d}", role_name="r", regions=["us-east-1", "eu-west-1"]) for i in range(6)
+    ]
+    with pytest.raises(InvalidScanRequestError, match="12 targets exceed the limit of 10"):
+        plan(ScanRequest(), registered=many, settings=SETTINGS, blobs=store)
+    assert store.keys("") == []
+
+
+def test_nothing_registered_is_an_error_not_an_empty_run(tmp_path: Path) -> None:
+    with pytest.raises(InvalidScanRequestError, match="no target"):
+        plan(ScanRequest(), registered=[], settings=SETTINGS, blobs=LocalBlobStore(tmp_path))
