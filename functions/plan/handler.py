@@ -28,7 +28,11 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
     result = plan(
         request,
         registered=registered,
-        settings=PlanSettings(default_regions=settings.default_regions, max_targets=settings.max_targets),
+        settings=PlanSettings(
+            default_regions=settings.default_regions,
+            max_targets=settings.max_targets,
+            max_concurrency=settings.max_concurrency,
+        ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,
     )

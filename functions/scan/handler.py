@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
+from api_discovery.scanner import TimeLeft
 from api_discovery.settings import AwsClients, LambdaSettings, default_clients
 from api_discovery.state import StateStore
-from api_discovery.targets import Target
-from api_discovery.workflow import scan
+from api_discovery.workflow import parse_scan_event, scan
 
 SETTINGS = LambdaSettings.from_env()
 
@@ -21,18 +21,24 @@ SETTINGS = LambdaSettings.from_env()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run(event, SETTINGS, default_clients())
+    return run(event, SETTINGS, default_clients(), lambda: context.get_remaining_time_in_millis() / 1000)
 
 
-def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) -> dict[str, Any]:
-    target = Target.model_validate(event)
+def run(
+    event: dict[str, Any], settings: LambdaSettings, clients: AwsClients, time_left: TimeLeft | None = None
+) -> dict[str, Any]:
+    target, continuation = parse_scan_event(event)
     result = scan(
         target,
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         state=StateStore(clients.dynamodb, settings.table_name),
         session_factory=boto3.Session,
+        time_left=time_left,
+        continuation=continuation,
     )
     logger.info("scanned", extra=result.model_dump(include={"account_id", "region", "status", "api_count", "reason"}))
+    if result.continuation:
+        return result.model_dump()  # the workflow calls again; metrics once the target is done
     metrics.add_metric(name="TargetsScanned", unit="Count", value=1)
     metrics.add_metric(name="TargetsFailed", unit="Count", value=int(result.status == "failed"))
     metrics.add_metric(name="ApisFound", unit="Count", value=result.api_count)

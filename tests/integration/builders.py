@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from api_discovery.budget import Rates
 from api_discovery.demo_estate import account_session
+from api_discovery.scanner import ScanOptions
+
+# The emulator enforces no quota here; the budget's own behaviour is tested on its own.
+UNLIMITED = Rates(rate=10_000, burst=10_000, get_resources_rate=10_000, get_resources_burst=10_000)
+
+
+def options(page_size: int = 500) -> ScanOptions:
+    return ScanOptions(page_size=page_size, rates=UNLIMITED)
+
 
 LAMBDA_URI = (
     "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
@@ -81,4 +91,3 @@ class Builder:
             )
             route["Target"] = f"integrations/{integration['IntegrationId']}"
         return str(self.v2.create_route(ApiId=api_id, RouteKey=key, **route)["RouteId"])
-

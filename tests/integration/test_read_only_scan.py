@@ -15,6 +15,7 @@ from api_discovery.demo_estate import seed_demo_estate
 from api_discovery.emulator import Emulator
 from api_discovery.scanner import scan_target
 from api_discovery.targets import Target
+from tests.integration.builders import options
 
 FACTS = json.loads((Path(__file__).parents[1] / "data" / "security_audit_facts.json").read_text())
 _models = botocore.session.get_session()
@@ -49,7 +50,7 @@ def test_every_call_of_a_whole_scan_is_an_allowed_read(
         role_arn=estate.role_arn(account),
         external_id=estate.external_ids[account],
     )
-    snapshot = scan_target(target, session_factory=boto3.Session)
+    snapshot = scan_target(target, session_factory=boto3.Session, options=options())
     assert snapshot.status == "complete", snapshot.errors
     sent = fresh_emulator.requests.counts(account)
     assert sent, "the scan sent nothing to the customer account"

@@ -11,7 +11,7 @@ from api_discovery.scanner import scan_target
 from api_discovery.state import StateStore, create_table
 from api_discovery.targets import Target
 from api_discovery.workflow import scan
-from tests.integration.builders import Builder
+from tests.integration.builders import Builder, options
 
 ACCOUNT, REGION = "410987654321", "eu-central-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ApiDiscoveryReadOnly"
@@ -36,7 +36,7 @@ def estate(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[st
 
 def test_access_denied_on_one_operation_is_a_recorded_gap(estate: dict[str, str], fresh_emulator: Emulator) -> None:
     fresh_emulator.deny_operation(ACCOUNT, "apigateway:GetStages")
-    snapshot = scan_target(_target(), session_factory=boto3.Session)
+    snapshot = scan_target(_target(), session_factory=boto3.Session, options=options())
     assert snapshot.status == "partial"
     (gap,) = snapshot.errors
     assert (gap.kind, gap.operation, gap.resource) == (
@@ -52,7 +52,7 @@ def test_access_denied_on_one_operation_is_a_recorded_gap(estate: dict[str, str]
 
 def test_a_denied_api_list_is_not_an_empty_one(estate: dict[str, str], fresh_emulator: Emulator) -> None:
     fresh_emulator.deny_operation(ACCOUNT, "apigateway:GetRestApis")
-    snapshot = scan_target(_target(), session_factory=boto3.Session)
+    snapshot = scan_target(_target(), session_factory=boto3.Session, options=options())
     assert snapshot.status == "partial"
     assert [e.operation for e in snapshot.errors] == ["apigateway:GetRestApis"]
     assert [a.id for a in snapshot.apis] == [estate["http"]]
@@ -60,7 +60,7 @@ def test_a_denied_api_list_is_not_an_empty_one(estate: dict[str, str], fresh_emu
 
 def test_unknown_region_fails_without_a_call(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
-    snapshot = scan_target(_target(region="zz-north-9"), session_factory=boto3.Session)
+    snapshot = scan_target(_target(region="zz-north-9"), session_factory=boto3.Session, options=options())
     assert snapshot.status == "failed" and snapshot.apis == []
     assert snapshot.errors[0].kind == "region" and "unknown region 'zz-north-9'" in snapshot.errors[0].message
     assert fresh_emulator.requests.entries() == []
@@ -73,11 +73,11 @@ def test_denied_role_fails_the_target_and_keeps_earlier_state(estate: dict[str, 
     create_table(dynamodb, "vendor")
     blobs, state = S3BlobStore(s3, "vendor"), StateStore(dynamodb, "vendor")
 
-    first = scan(_target("run-1"), blobs=blobs, state=state, session_factory=boto3.Session)
+    first = scan(_target("run-1"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
     assert first.status == "complete" and first.api_count == 2
 
     fresh_emulator.deny_assume_role(ROLE)
-    second = scan(_target("run-2"), blobs=blobs, state=state, session_factory=boto3.Session)
+    second = scan(_target("run-2"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
     assert second.status == "failed" and second.api_count == 0
     assert second.reason is not None and "cannot assume" in second.reason and "AccessDenied" in second.reason
 

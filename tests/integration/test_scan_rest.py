@@ -11,7 +11,7 @@ from api_discovery.emulator import Emulator
 from api_discovery.model import Api, Snapshot
 from api_discovery.scanner import scan_target
 from api_discovery.targets import Target
-from tests.integration.builders import PRIVATE_POLICY, Builder
+from tests.integration.builders import PRIVATE_POLICY, Builder, options
 
 ACCOUNT, REGION = "210987654321", "eu-west-1"
 
@@ -25,7 +25,7 @@ def _scan(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, page_size: int = 
         role_arn=f"arn:aws:iam::{ACCOUNT}:role/ApiDiscoveryReadOnly",
         external_id="ext-1",
     )
-    return scan_target(target, session_factory=boto3.Session, page_size=page_size)
+    return scan_target(target, session_factory=boto3.Session, options=options(page_size))
 
 
 @pytest.fixture

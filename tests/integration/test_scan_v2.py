@@ -9,7 +9,7 @@ from api_discovery.emulator import Emulator
 from api_discovery.model import Api, Snapshot
 from api_discovery.scanner import scan_target
 from api_discovery.targets import Target
-from tests.integration.builders import Builder
+from tests.integration.builders import Builder, options
 
 ACCOUNT, REGION = "310987654321", "us-west-2"
 FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:handler"
@@ -24,7 +24,7 @@ def _scan(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, page_size: int = 
         role_arn=f"arn:aws:iam::{ACCOUNT}:role/ApiDiscoveryReadOnly",
         external_id="ext-2",
     )
-    return scan_target(target, session_factory=boto3.Session, page_size=page_size)
+    return scan_target(target, session_factory=boto3.Session, options=options(page_size))
 
 
 def _api(snapshot: Snapshot, api_id: str) -> Api:

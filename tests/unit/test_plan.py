@@ -32,8 +32,8 @@ def test_schedule_scans_every_enabled_account_in_its_regions(tmp_path: Path) -> 
     assert result.count == 3
     assert [(t.account_id, t.region) for t in targets] == [
         ("111111111111", "eu-west-1"),
-        ("111111111111", "us-east-1"),
         ("222222222222", "us-east-1"),
+        ("111111111111", "us-east-1"),
     ]
     assert targets[0].role_arn == "arn:aws:iam::111111111111:role/ApiDiscoveryReadOnly"
     assert targets[0].external_id == "ext-111"
@@ -81,3 +81,26 @@ def test_too_many_targets_are_refused(tmp_path: Path) -> None:
 def test_nothing_registered_is_an_error_not_an_empty_run(tmp_path: Path) -> None:
     with pytest.raises(InvalidScanRequestError, match="no target"):
         plan(ScanRequest(), registered=[], settings=SETTINGS, blobs=LocalBlobStore(tmp_path))
+
+
+def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Path) -> None:
+    registered = [
+        RegisteredAccount(account_id="111111111111", role_name="r", regions=["us-east-1", "eu-west-1", "ap-south-1"]),
+        RegisteredAccount(account_id="222222222222", role_name="r", regions=["us-east-1"]),
+    ]
+    store = LocalBlobStore(tmp_path)
+    settings = PlanSettings(default_regions=["us-east-1"], max_concurrency=2)
+    result = plan(ScanRequest(), registered=registered, settings=settings, blobs=store)
+    targets = read_manifest(store, result.manifest.key)
+    assert [(t.account_id, t.region) for t in targets] == [
+        ("111111111111", "us-east-1"),
+        ("222222222222", "us-east-1"),
+        ("111111111111", "eu-west-1"),
+        ("111111111111", "ap-south-1"),
+    ]
+    # Three targets of one account, two at a time at most: each may spend half the account's quota.
+    assert [t.budget_share for t in targets] == [0.5, 1.0, 0.5, 0.5]
+    local = plan(
+        ScanRequest(), registered=registered, settings=settings.model_copy(update={"split_budget": False}), blobs=store
+    )
+    assert {t.budget_share for t in read_manifest(store, local.manifest.key)} == {1.0}

@@ -149,7 +149,7 @@ def scan(
     run = _run_with_progress(
         request=ScanRequest(source="cli"),
         registered=registered,
-        settings=PlanSettings(default_regions=regions),
+        settings=PlanSettings(default_regions=regions, split_budget=False),
         blobs=blobs,
         state=state,
         session_factory=boto3.Session,

@@ -110,7 +110,7 @@ def run_demo(*, out: Path, workers: int, run: Callable[..., LocalRun], console: 
         local_run = run(
             request=ScanRequest(source="schedule"),
             registered=registered,
-            settings=PlanSettings(default_regions=list(estate.regions)),
+            settings=PlanSettings(default_regions=list(estate.regions), split_budget=False),
             blobs=blobs,
             state=StateStore(dynamodb, DEMO_TABLE),
             session_factory=boto3.Session,

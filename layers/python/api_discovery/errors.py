@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api_discovery.model import ErrorKind
+
 
 class DiscoveryError(Exception):
     """Base of every error the library raises on purpose."""
@@ -23,7 +28,7 @@ class InvalidScanRequestError(DiscoveryError):
 class TargetUnavailableError(DiscoveryError):
     """The whole target cannot be scanned (role not assumable, region unknown or disabled, throttled out)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str) -> None:
         self.kind = kind
         super().__init__(message)
 

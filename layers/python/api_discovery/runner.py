@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from api_discovery.blobs import BlobStore
 from api_discovery.registry import RegisteredAccount
-from api_discovery.scanner import SessionFactory
+from api_discovery.scanner import ScanOptions, SessionFactory
 from api_discovery.state import StateStore
 from api_discovery.workflow import (
     PlanResult,
@@ -41,7 +41,7 @@ def run_local(
     state: StateStore | None,
     session_factory: SessionFactory,
     max_workers: int = 8,
-    page_size: int = 500,
+    options: ScanOptions | None = None,
     on_plan: Callable[[PlanResult], None] | None = None,
     on_result: Progress | None = None,
 ) -> LocalRun:
@@ -52,7 +52,7 @@ def run_local(
     results: list[TargetResult] = []
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
         futures = [
-            pool.submit(scan, t, blobs=blobs, state=state, session_factory=session_factory, page_size=page_size)
+            pool.submit(scan, t, blobs=blobs, state=state, session_factory=session_factory, options=options)
             for t in targets
         ]
         for future in as_completed(futures):

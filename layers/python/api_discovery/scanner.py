@@ -1,28 +1,43 @@
-"""Scan one target completely, read-only, in the fewest calls, and return its snapshot."""
+"""Scan one target completely, read-only, in the fewest calls, and return its snapshot.
+
+Calls run on two lanes of threads inside the target's call budget: GetResources, whose own quota is the
+tightest, on a small lane of its own, everything else on the main lane, so one huge REST API never stalls
+the rest. A scan given a time limit stops starting new APIs when the limit nears and returns its progress,
+which a later invocation resumes without repeating a call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
 from api_discovery import normalise
+from api_discovery.budget import Rates, Scope, budget_key, shared_budget
+from api_discovery.collect import domains as domain_calls
+from api_discovery.collect import rest, v2
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
-from api_discovery.collect.domains import collect_domains
-from api_discovery.collect.rest import (
-    collect_rest_api,
-    collect_usage_plans,
-    collect_vpc_links,
-    list_rest_apis,
-)
-from api_discovery.collect.v2 import collect_v2_api, list_v2_apis
 from api_discovery.errors import TargetUnavailableError
-from api_discovery.model import Api, Domain, ScanError, Snapshot, UsagePlan, VpcLink
+from api_discovery.model import Api, Domain, ScanError, Snapshot
+from api_discovery.progress import Progress, RegionWide
 from api_discovery.session import CLIENT_CONFIG, CallCounter, assume_customer_session, own_session
 from api_discovery.targets import Target, known_regions
 
 SessionFactory = Callable[[], boto3.Session]
+TimeLeft = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    page_size: int = MAX_PAGE_SIZE
+    workers: int = 8  # calls in flight inside one target
+    rates: Rates = field(default_factory=Rates)
+    scope: Scope = "account"
+    reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
 
 
 def utc_now() -> str:
@@ -33,42 +48,57 @@ def scan_target(
     target: Target,
     *,
     session_factory: SessionFactory = boto3.Session,
-    page_size: int = MAX_PAGE_SIZE,
+    options: ScanOptions | None = None,
     scanned_at: str | None = None,
 ) -> Snapshot:
-    """Never raises for what the customer's account does: a target that cannot be read is `failed` with
-    its reason, one that was read in part is `partial`, and both keep what they could see."""
+    """Scan to the end. Never raises for what the customer's account does: a target that cannot be read is
+    `failed` with its reason, one read in part is `partial`, and both keep what they could see."""
+    outcome = scan_until(target, session_factory=session_factory, options=options, scanned_at=scanned_at)
+    assert isinstance(outcome, Snapshot)  # without a time limit a scan always finishes
+    return outcome
+
+
+def scan_until(
+    target: Target,
+    *,
+    session_factory: SessionFactory = boto3.Session,
+    options: ScanOptions | None = None,
+    time_left: TimeLeft | None = None,
+    resume: Progress | None = None,
+    scanned_at: str | None = None,
+) -> Snapshot | Progress:
+    """Scan until done, or until `time_left()` nears `reserve_seconds`: then return the progress to resume."""
+    opts = options or ScanOptions()
     counter = CallCounter()
-    started = scanned_at or utc_now()
+    started = resume.scanned_at if resume else (scanned_at or utc_now())
+    progress = resume or Progress(
+        run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
+    )
     try:
-        ctx = _context(target, session_factory(), counter, page_size)
-        apis, domains, plans, links, complete = _collect(ctx)
+        ctx = _context(target, session_factory(), counter, opts)
+        ctx.errors.extend(progress.errors)
+        with _Lanes(opts.workers) as lanes:
+            if not progress.listed:
+                progress = _list(ctx, lanes, progress)
+            progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
     except TargetUnavailableError as exc:
+        calls = progress.add_calls(counter.snapshot())
         return Snapshot(
             run_id=target.run_id,
             account_id=target.account_id,
             region=target.region,
             scanned_at=started,
             status="failed",
+            api_calls=calls,
             errors=[ScanError(kind=exc.kind, operation="*", resource=target.label, code=exc.kind, message=str(exc))],
-            api_calls=counter.snapshot(),
         )
-    return Snapshot(
-        run_id=target.run_id,
-        account_id=target.account_id,
-        region=target.region,
-        scanned_at=started,
-        status="complete" if complete and not ctx.errors else "partial",
-        errors=ctx.errors,
-        api_calls=counter.snapshot(),
-        apis=apis,
-        domains=domains,
-        usage_plans=plans,
-        vpc_links=links,
-    )
+    progress = progress.model_copy(update={"errors": ctx.errors, "api_calls": progress.add_calls(counter.snapshot())})
+    if progress.rest_pending or progress.v2_pending:
+        return progress
+    return _snapshot(progress, ctx.region)
 
 
-def _context(target: Target, base: boto3.Session, counter: CallCounter, page_size: int) -> ScanContext:
+def _context(target: Target, base: boto3.Session, counter: CallCounter, opts: ScanOptions) -> ScanContext:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
     if target.role_arn:
@@ -82,20 +112,154 @@ def _context(target: Target, base: boto3.Session, counter: CallCounter, page_siz
         )
     else:
         session = own_session(base, region=target.region, counter=counter)
+    key = budget_key(opts.scope, target.account_id, target.region)
+    if target.budget_share < 1:
+        # A share is this target's alone (as in a Lambda of its own), never pooled with its siblings'.
+        key = f"{key}#{target.region}"
+    budget = shared_budget(key, opts.rates.share(target.budget_share))
+    session.events.register("before-send.apigateway", budget.before_send)
+    session.events.register("before-send.apigatewayv2", budget.before_send)
     return ScanContext(
         apigateway=session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG),
         apigatewayv2=session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG),
         region=target.region,
-        page_size=page_size,
+        page_size=opts.page_size,
     )
 
 
-def _collect(ctx: ScanContext) -> tuple[list[Api], list[Domain], list[UsagePlan], list[VpcLink], bool]:
-    rest = list_rest_apis(ctx)
-    v2 = list_v2_apis(ctx)
-    apis = [collect_rest_api(ctx, raw) for raw in rest or []]
-    apis += [collect_v2_api(ctx, raw) for raw in v2 or []]
-    domains = collect_domains(ctx)
-    apis = sorted((normalise.with_urls(api, domains, ctx.region) for api in apis), key=lambda a: (a.kind, a.id))
-    complete = rest is not None and v2 is not None
-    return apis, domains, collect_usage_plans(ctx), collect_vpc_links(ctx), complete
+class _Lanes:
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.main = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="calls")
+        self.resources = ThreadPoolExecutor(max_workers=max(1, workers // 4), thread_name_prefix="get-resources")
+
+    def __enter__(self) -> _Lanes:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.main.shutdown(wait=True, cancel_futures=True)
+        self.resources.shutdown(wait=True, cancel_futures=True)
+
+
+def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
+    """The API lists and everything region-wide: small, read once, kept in the progress."""
+    rest_list = lanes.main.submit(rest.list_rest_apis, ctx)
+    v2_list = lanes.main.submit(v2.list_v2_apis, ctx)
+    rest_domains = lanes.main.submit(domain_calls.list_rest_domains, ctx)
+    v2_domains = lanes.main.submit(domain_calls.list_v2_domains, ctx)
+    plans = lanes.main.submit(rest.usage_plans, ctx)
+    links = lanes.main.submit(rest.vpc_links, ctx)
+    rest_mappings = {
+        d["domainName"]: (d, lanes.main.submit(domain_calls.base_path_mappings, ctx, d["domainName"]))
+        for d in rest_domains.result()
+    }
+    v2_mappings = {
+        d["DomainName"]: (d, lanes.main.submit(domain_calls.api_mappings, ctx, d["DomainName"]))
+        for d in v2_domains.result()
+    }
+    found: list[Domain] = [normalise.rest_domain(raw, f.result()) for raw, f in rest_mappings.values()]
+    found += [normalise.v2_domain(raw, f.result()) for raw, f in v2_mappings.values()]
+    rest_apis, v2_apis = rest_list.result(), v2_list.result()
+    return progress.model_copy(
+        update={
+            "listed": True,
+            "lists_complete": rest_apis is not None and v2_apis is not None,
+            "rest_pending": [_plain(a) for a in rest_apis or []],
+            "v2_pending": [_plain(a) for a in v2_apis or []],
+            "region_wide": RegionWide(
+                domains=normalise.merge_domains(found), usage_plans=plans.result(), vpc_links=links.result()
+            ),
+        }
+    )
+
+
+def _plain(raw: dict[str, Any]) -> dict[str, Any]:
+    """A list entry as JSON can keep it in the progress (timestamps as strings)."""
+    return {k: normalise.iso(v) if isinstance(v, datetime) else v for k, v in raw.items() if k != "ResponseMetadata"}
+
+
+@dataclass
+class _Job:
+    """One API's calls in flight, and how to assemble the API once they are all back."""
+
+    parts: list[Future[Any]]
+    build: Callable[[], Api]
+
+
+def _submit_rest(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+    api_id = raw["id"]
+    routes = lanes.resources.submit(rest.rest_routes, ctx, api_id)
+    stages = lanes.main.submit(rest.rest_stages, ctx, api_id)
+    authorizers = lanes.main.submit(rest.rest_authorizers, ctx, api_id)
+    return _Job(
+        [routes, stages, authorizers],
+        lambda: normalise.rest_api(
+            raw, stages=stages.result(), routes=routes.result(), authorizers=authorizers.result()
+        ),
+    )
+
+
+def _submit_v2(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+    api_id = raw["ApiId"]
+    routes = lanes.main.submit(v2.v2_list, ctx, "get_routes", api_id)
+    integrations = lanes.main.submit(v2.v2_list, ctx, "get_integrations", api_id)
+    authorizers = lanes.main.submit(v2.v2_authorizers, ctx, api_id)
+    stages = lanes.main.submit(v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))
+    return _Job(
+        [routes, integrations, authorizers, stages],
+        lambda: normalise.v2_api(
+            raw,
+            stages=stages.result(),
+            authorizers=authorizers.result(),
+            routes=normalise.v2_routes(routes.result(), integrations.result()),
+        ),
+    )
+
+
+def _collect_apis(
+    ctx: ScanContext, lanes: _Lanes, progress: Progress, time_left: TimeLeft | None, reserve: float
+) -> Progress:
+    """A sliding window of APIs in flight: memory stays bounded, a slow API holds one slot, not the others,
+    and once the time limit nears no new API is started."""
+    window = 4 * lanes.workers
+    rest_pending, v2_pending = list(progress.rest_pending), list(progress.v2_pending)
+    done = list(progress.apis)
+    in_flight: list[_Job] = []
+    take_rest = True
+    while True:
+        out_of_time = time_left is not None and time_left() < reserve
+        while not out_of_time and len(in_flight) < window and (rest_pending or v2_pending):
+            # Alternate REST and v2 APIs: they draw on different lanes.
+            if (take_rest and rest_pending) or not v2_pending:
+                in_flight.append(_submit_rest(ctx, lanes, rest_pending.pop(0)))
+            else:
+                in_flight.append(_submit_v2(ctx, lanes, v2_pending.pop(0)))
+            take_rest = not take_rest
+        if not in_flight:
+            break
+        waiting = [f for job in in_flight for f in job.parts if not f.done()]
+        if waiting:
+            wait(waiting, return_when=FIRST_COMPLETED)
+        finished = [job for job in in_flight if all(f.done() for f in job.parts)]
+        in_flight = [job for job in in_flight if job not in finished]
+        done += [job.build() for job in finished]
+    return progress.model_copy(update={"rest_pending": rest_pending, "v2_pending": v2_pending, "apis": done})
+
+
+def _snapshot(progress: Progress, region: str) -> Snapshot:
+    wide = progress.region_wide or RegionWide()
+    apis = sorted((normalise.with_urls(a, wide.domains, region) for a in progress.apis), key=lambda a: (a.kind, a.id))
+    complete = progress.lists_complete and not progress.errors
+    return Snapshot(
+        run_id=progress.run_id,
+        account_id=progress.account_id,
+        region=progress.region,
+        scanned_at=progress.scanned_at,
+        status="complete" if complete else "partial",
+        errors=progress.errors,
+        api_calls=progress.api_calls,
+        apis=apis,
+        domains=wide.domains,
+        usage_plans=wide.usage_plans,
+        vpc_links=wide.vpc_links,
+    )

@@ -20,6 +20,7 @@ class LambdaSettings(BaseModel):
     role_name: str = Field(default="ApiDiscoveryReadOnly", min_length=1)
     default_regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
     max_targets: int = Field(default=200_000, ge=1)
+    max_concurrency: int = Field(default=40, ge=1, description="The scan Map's MaxConcurrency")
     event_bus_name: str | None = None
 
     @field_validator("default_regions", mode="before")
@@ -38,6 +39,7 @@ class LambdaSettings(BaseModel):
             "role_name": "ROLE_NAME",
             "default_regions": "DEFAULT_REGIONS",
             "max_targets": "MAX_TARGETS",
+            "max_concurrency": "MAX_CONCURRENCY",
             "event_bus_name": "EVENT_BUS_NAME",
         }
         try:

@@ -32,6 +32,7 @@ class Target(BaseModel):
     region: str
     role_arn: str | None = None
     external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+    budget_share: float = Field(default=1.0, gt=0, le=1, description="Share of the account's call budget")
 
     @field_validator("account_id")
     @classmethod

@@ -7,15 +7,16 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api_discovery.blobs import BlobStore
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.model import Snapshot
+from api_discovery.progress import Progress, load_progress, save_progress
 from api_discovery.registry import RegisteredAccount
-from api_discovery.scanner import SessionFactory, scan_target, utc_now
+from api_discovery.scanner import ScanOptions, SessionFactory, TimeLeft, scan_until, utc_now
 from api_discovery.session import role_arn
 from api_discovery.snapshots import SnapshotRef, write_snapshot
 from api_discovery.state import StateStore, StateWrite
@@ -46,6 +47,12 @@ class ScanRequest(BaseModel):
 class PlanSettings(BaseModel):
     default_regions: list[str]
     max_targets: int = Field(default=200_000, ge=1)
+    max_concurrency: int = Field(default=40, ge=1, description="Targets the Map scans at once")
+    split_budget: bool = Field(
+        default=True,
+        description="Each target scans in a process of its own (Lambda): give it its share of the account's "
+        "call budget. Off for the local runner, whose threads share one budget per account.",
+    )
 
 
 class ManifestRef(BaseModel):
@@ -66,7 +73,7 @@ class TargetResult(BaseModel):
     run_id: str
     account_id: str
     region: str
-    status: Literal["complete", "partial", "failed"]
+    status: Literal["complete", "partial", "failed", "in_progress"]
     reason: str | None = None
     api_count: int = 0
     route_count: int = 0
@@ -75,6 +82,7 @@ class TargetResult(BaseModel):
     snapshot_key: str | None = None
     content_hash: str | None = None
     stale: bool = False
+    continuation: str | None = Field(default=None, description="Progress key: call scan again with it")
 
 
 class RunSummary(BaseModel):
@@ -120,24 +128,36 @@ def resolve_targets(
     bad_regions = sorted(set(request.regions or []) - known_regions())
     if bad_regions:
         raise InvalidScanRequestError(f"unknown region(s): {', '.join(bad_regions)}")
+    per_account = [
+        (account, list(dict.fromkeys(request.regions or account.regions or settings.default_regions)))
+        for account in chosen
+    ]
+    total = sum(len(regions) for _, regions in per_account)
+    if total > settings.max_targets:
+        raise InvalidScanRequestError(f"{total} targets exceed the limit of {settings.max_targets}")
     targets = []
-    for account in chosen:
-        regions = request.regions or account.regions or settings.default_regions
-        for region in dict.fromkeys(regions):
-            targets.append(
-                Target(
-                    run_id=run_id,
-                    account_id=account.account_id,
-                    region=region,
-                    role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
-                    external_id=account.external_id,
-                )
-            )
+    # Round-robin over accounts, so that the targets the Map runs at once belong to different accounts.
+    for rank in range(max((len(regions) for _, regions in per_account), default=0)):
+        for account, regions in per_account:
+            if rank < len(regions):
+                targets.append(_target(account, regions[rank], len(regions), run_id, settings))
     if not targets:
         raise InvalidScanRequestError("the request resolves to no target: no enabled account is registered")
-    if len(targets) > settings.max_targets:
-        raise InvalidScanRequestError(f"{len(targets)} targets exceed the limit of {settings.max_targets}")
     return targets
+
+
+def _target(account: RegisteredAccount, region: str, regions: int, run_id: str, settings: PlanSettings) -> Target:
+    # However the Map schedules them, at most this many of the account's targets run at once: each takes
+    # that fraction of the account's quota, so together they never exceed it.
+    at_once = min(regions, settings.max_concurrency)
+    return Target(
+        run_id=run_id,
+        account_id=account.account_id,
+        region=region,
+        role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
+        external_id=account.external_id,
+        budget_share=1 / at_once if settings.split_budget else 1.0,
+    )
 
 
 def plan(
@@ -165,16 +185,42 @@ def read_manifest(blobs: BlobStore, key: str) -> list[Target]:
     return [Target.model_validate(item) for item in json.loads(blobs.get(key))]
 
 
+def parse_scan_event(event: dict[str, Any]) -> tuple[Target, str | None]:
+    """A Map item: the manifest's target, and on a follow-up invocation the progress to resume from."""
+    fields = {k: v for k, v in event.items() if k not in ("continuation", "scan")}
+    try:
+        return Target.model_validate(fields), event.get("continuation")
+    except ValidationError as exc:
+        raise InvalidScanRequestError(f"invalid scan target: {exc}") from exc
+
+
 def scan(
     target: Target,
     *,
     blobs: BlobStore,
     state: StateStore | None,
     session_factory: SessionFactory,
-    page_size: int = 500,
+    options: ScanOptions | None = None,
+    time_left: TimeLeft | None = None,
+    continuation: str | None = None,
 ) -> TargetResult:
-    """Scan one target, store its snapshot, then its current state, and return a small summary."""
-    snapshot = scan_target(target, session_factory=session_factory, page_size=page_size)
+    """Scan one target, store its snapshot, then its current state, and return a small summary. Out of time,
+    store the progress instead and return its key as the continuation to call again with."""
+    resume = load_progress(blobs, continuation) if continuation else None
+    outcome = scan_until(target, session_factory=session_factory, options=options, time_left=time_left, resume=resume)
+    if isinstance(outcome, Progress):
+        key = save_progress(blobs, target, outcome)
+        return TargetResult(
+            run_id=target.run_id,
+            account_id=target.account_id,
+            region=target.region,
+            status="in_progress",
+            api_count=len(outcome.apis),
+            api_calls=sum(outcome.api_calls.values()),
+            continuation=key,
+            reason=f"{len(outcome.rest_pending) + len(outcome.v2_pending)} APIs left",
+        )
+    snapshot = outcome
     ref = write_snapshot(blobs, snapshot)
     written = state.apply(snapshot, ref) if state else StateWrite()
     return summarize(snapshot, ref, stale=bool(written.stale and not written.written))

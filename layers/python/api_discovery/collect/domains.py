@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from api_discovery import normalise
+from typing import Any
+
 from api_discovery.collect.context import ScanContext
-from api_discovery.model import Domain
 
 
-def collect_domains(ctx: ScanContext) -> list[Domain]:
-    found: list[Domain] = []
+def list_rest_domains(ctx: ScanContext) -> list[dict[str, Any]]:
+    domains: list[dict[str, Any]] = []
     with ctx.part("apigateway:GetDomainNames", "domainnames"):
-        for raw in ctx.items(ctx.apigateway, "get_domain_names"):
-            name = raw["domainName"]
-            mappings = []
-            with ctx.part("apigateway:GetBasePathMappings", f"domainnames/{name}"):
-                mappings = ctx.items(ctx.apigateway, "get_base_path_mappings", domainName=name)
-            found.append(normalise.rest_domain(raw, mappings))
+        domains = ctx.items(ctx.apigateway, "get_domain_names")
+    return domains
+
+
+def list_v2_domains(ctx: ScanContext) -> list[dict[str, Any]]:
+    domains: list[dict[str, Any]] = []
     with ctx.part("apigatewayv2:GetDomainNames", "v2/domainnames"):
-        for raw in ctx.items(ctx.apigatewayv2, "get_domain_names"):
-            name = raw["DomainName"]
-            mappings = []
-            with ctx.part("apigatewayv2:GetApiMappings", f"v2/domainnames/{name}"):
-                mappings = ctx.v2_unpaginated_items(ctx.apigatewayv2.get_api_mappings, DomainName=name)
-            found.append(normalise.v2_domain(raw, mappings))
-    return normalise.merge_domains(found)
+        domains = ctx.items(ctx.apigatewayv2, "get_domain_names")
+    return domains
+
+
+def base_path_mappings(ctx: ScanContext, domain: str) -> list[dict[str, Any]]:
+    mappings: list[dict[str, Any]] = []
+    with ctx.part("apigateway:GetBasePathMappings", f"domainnames/{domain}"):
+        mappings = ctx.items(ctx.apigateway, "get_base_path_mappings", domainName=domain)
+    return mappings
+
+
+def api_mappings(ctx: ScanContext, domain: str) -> list[dict[str, Any]]:
+    mappings: list[dict[str, Any]] = []
+    with ctx.part("apigatewayv2:GetApiMappings", f"v2/domainnames/{domain}"):
+        mappings = ctx.v2_unpaginated_items(ctx.apigatewayv2.get_api_mappings, DomainName=domain)
+    return mappings

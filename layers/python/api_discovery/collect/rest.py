@@ -6,7 +6,7 @@ from typing import Any
 
 from api_discovery import normalise
 from api_discovery.collect.context import ScanContext
-from api_discovery.model import Api, Authorizer, Route, Stage, UsagePlan, VpcLink
+from api_discovery.model import Authorizer, Route, Stage, UsagePlan, VpcLink
 
 
 def list_rest_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
@@ -17,39 +17,39 @@ def list_rest_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
     return apis
 
 
-def collect_rest_api(ctx: ScanContext, raw: dict[str, Any]) -> Api:
-    api_id = raw["id"]
-    client = ctx.apigateway
+def rest_routes(ctx: ScanContext, api_id: str) -> list[Route]:
     routes: list[Route] = []
-    stages: list[Stage] = []
-    authorizers: list[Authorizer] = []
     with ctx.part("apigateway:GetResources", f"restapis/{api_id}"):
         # embed=methods returns each method and its integration in the same page: no GetMethod per method.
-        routes = normalise.rest_routes(ctx.items(client, "get_resources", restApiId=api_id, embed=["methods"]))
+        resources = ctx.items(ctx.apigateway, "get_resources", restApiId=api_id, embed=["methods"])
+        routes = normalise.rest_routes(resources)
+    return routes
+
+
+def rest_stages(ctx: ScanContext, api_id: str) -> list[Stage]:
+    stages: list[Stage] = []
     with ctx.part("apigateway:GetStages", f"restapis/{api_id}"):
-        stages = sorted(
-            (
-                normalise.rest_stage(s, api_id=api_id, region=ctx.region)
-                for s in client.get_stages(restApiId=api_id).get("item", [])
-            ),
-            key=lambda s: s.name,
-        )
+        raw = ctx.apigateway.get_stages(restApiId=api_id).get("item", [])  # unpaged in AWS
+        stages = sorted((normalise.rest_stage(s, api_id=api_id, region=ctx.region) for s in raw), key=lambda s: s.name)
+    return stages
+
+
+def rest_authorizers(ctx: ScanContext, api_id: str) -> list[Authorizer]:
+    authorizers: list[Authorizer] = []
     with ctx.part("apigateway:GetAuthorizers", f"restapis/{api_id}"):
-        authorizers = sorted(
-            (normalise.rest_authorizer(a) for a in ctx.items(client, "get_authorizers", restApiId=api_id)),
-            key=lambda a: a.id,
-        )
-    return normalise.rest_api(raw, stages=stages, routes=routes, authorizers=authorizers)
+        raw = ctx.items(ctx.apigateway, "get_authorizers", restApiId=api_id)
+        authorizers = sorted((normalise.rest_authorizer(a) for a in raw), key=lambda a: a.id)
+    return authorizers
 
 
-def collect_usage_plans(ctx: ScanContext) -> list[UsagePlan]:
+def usage_plans(ctx: ScanContext) -> list[UsagePlan]:
     plans: list[UsagePlan] = []
     with ctx.part("apigateway:GetUsagePlans", "usageplans"):
         plans = [normalise.usage_plan(p) for p in ctx.items(ctx.apigateway, "get_usage_plans")]
     return sorted(plans, key=lambda p: p.id)
 
 
-def collect_vpc_links(ctx: ScanContext) -> list[VpcLink]:
+def vpc_links(ctx: ScanContext) -> list[VpcLink]:
     links: list[VpcLink] = []
     with ctx.part("apigateway:GetVpcLinks", "vpclinks"):
         links = [normalise.rest_vpc_link(v) for v in ctx.items(ctx.apigateway, "get_vpc_links")]

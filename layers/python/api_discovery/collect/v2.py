@@ -7,7 +7,7 @@ from typing import Any
 
 from api_discovery import normalise
 from api_discovery.collect.context import ScanContext
-from api_discovery.model import Api, Authorizer, Route, Stage
+from api_discovery.model import Authorizer, Stage
 
 
 def list_v2_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
@@ -17,29 +17,26 @@ def list_v2_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
     return apis
 
 
-def collect_v2_api(ctx: ScanContext, raw: dict[str, Any]) -> Api:
-    api_id = raw["ApiId"]
-    client = ctx.apigatewayv2
-    raw_routes: list[dict[str, Any]] = []
-    integrations: list[dict[str, Any]] = []
-    stages: list[Stage] = []
+def v2_list(ctx: ScanContext, operation: str, api_id: str) -> list[dict[str, Any]]:
+    """GetRoutes or GetIntegrations, raw: routes are joined to their integrations once both are in."""
+    items: list[dict[str, Any]] = []
+    name = "".join(word.title() for word in operation.split("_"))
+    with ctx.part(f"apigatewayv2:{name}", f"v2/apis/{api_id}"):
+        items = ctx.items(ctx.apigatewayv2, operation, ApiId=api_id)
+    return items
+
+
+def v2_authorizers(ctx: ScanContext, api_id: str) -> list[Authorizer]:
     authorizers: list[Authorizer] = []
-    with ctx.part("apigatewayv2:GetRoutes", f"v2/apis/{api_id}"):
-        raw_routes = ctx.items(client, "get_routes", ApiId=api_id)
-    with ctx.part("apigatewayv2:GetIntegrations", f"v2/apis/{api_id}"):
-        integrations = ctx.items(client, "get_integrations", ApiId=api_id)
     with ctx.part("apigatewayv2:GetAuthorizers", f"v2/apis/{api_id}"):
-        authorizers = sorted(
-            (normalise.v2_authorizer(a) for a in ctx.items(client, "get_authorizers", ApiId=api_id)),
-            key=lambda a: a.id,
-        )
+        raw = ctx.items(ctx.apigatewayv2, "get_authorizers", ApiId=api_id)
+        authorizers = sorted((normalise.v2_authorizer(a) for a in raw), key=lambda a: a.id)
+    return authorizers
+
+
+def v2_stages(ctx: ScanContext, api_id: str, api_endpoint: str | None) -> list[Stage]:
+    stages: list[Stage] = []
     with ctx.part("apigatewayv2:GetStages", f"v2/apis/{api_id}"):
-        stages = sorted(
-            (
-                normalise.v2_stage(s, api_endpoint=raw.get("ApiEndpoint"))
-                for s in ctx.items(client, "get_stages", ApiId=api_id)
-            ),
-            key=lambda s: s.name,
-        )
-    routes: list[Route] = normalise.v2_routes(raw_routes, integrations)
-    return normalise.v2_api(raw, stages=stages, routes=routes, authorizers=authorizers)
+        raw = ctx.items(ctx.apigatewayv2, "get_stages", ApiId=api_id)
+        stages = sorted((normalise.v2_stage(s, api_endpoint=api_endpoint) for s in raw), key=lambda s: s.name)
+    return stages
