@@ -41,6 +41,8 @@ def session(sent: list[str]) -> boto3.Session:
         ),
         ("apigatewayv2", "delete_api", {"ApiId": "abc"}),
         ("apigatewayv2", "create_route", {"ApiId": "abc", "RouteKey": "GET /"}),
+        ("apigatewayv2", "import_api", {"Body": "{}"}),
+        ("apigatewayv2", "reimport_api", {"ApiId": "abc", "Body": "{}"}),
         ("s3", "put_object", {"Bucket": "b", "Key": "k", "Body": b"x"}),
     ],
 )

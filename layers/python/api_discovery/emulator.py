@@ -327,6 +327,17 @@ def _v2_get_authorizers(self: Any) -> tuple[int, dict[str, str], str]:
     return 200, {}, json.dumps({"items": [a.to_json() for a in api.authorizers.values()]})
 
 
+def _v2_export_api(self: Any) -> tuple[int, dict[str, str], bytes]:
+    # A minimal OpenAPI 3 document of the API's routes; the path is /v2/apis/{apiId}/exports/{specification}.
+    api = self.apigatewayv2_backend.get_api(self.path.split("/")[-3])
+    paths: dict[str, dict[str, Any]] = {}
+    for route in api.routes.values():
+        method, _, path = route.route_key.partition(" ")
+        paths.setdefault(path or route.route_key, {})[method.lower() if path else "x-amazon-apigateway-any-method"] = {}
+    document = {"openapi": "3.0.1", "info": {"title": api.name, "version": "1"}, "paths": paths}
+    return 200, {"Content-Type": "application/json"}, json.dumps(document).encode()
+
+
 _EXTENDED = "_api_discovery_extension"
 
 
@@ -358,26 +369,51 @@ def _with_connection_id(to_json: Callable[[Any], dict[str, Any]]) -> Callable[[A
     return integration_to_json
 
 
+def _with_deployment_id(to_json: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """moto's v2 stages keep the DeploymentId they were created with but never return it."""
+
+    def stage_to_json(self: Any) -> dict[str, Any]:
+        data = to_json(self)
+        if self.config.get("deploymentId"):
+            data["deploymentId"] = self.config["deploymentId"]
+        return data
+
+    setattr(stage_to_json, _EXTENDED, True)
+    return stage_to_json
+
+
 def install_moto_extensions() -> None:
     """Teach moto what it lacks and the scanner reads. Idempotent.
 
     - apigatewayv2 GetAuthorizers: moto already routes GET /v2/apis/{apiId}/authorizers to
       ApiGatewayV2Response.dispatch, which resolves the operation from botocore's model and calls the method of
       the same snake_case name, if it exists; so adding `get_authorizers` is enough.
+    - apigatewayv2 ExportApi (GET /v2/apis/{apiId}/exports/{specification}): an OpenAPI document of the routes.
     - apigateway PutIntegration/GetResources/GetIntegration: `connectionId` is stored and returned.
+    - apigatewayv2 GetStages: `DeploymentId` is returned.
     """
     from moto.apigateway.models import Integration  # noqa: PLC0415 - moto is heavy; load on first use
     from moto.apigateway.responses import APIGatewayResponse  # noqa: PLC0415
+    from moto.apigatewayv2 import urls as v2_urls  # noqa: PLC0415
+    from moto.apigatewayv2.models import Stage as V2Stage  # noqa: PLC0415
     from moto.apigatewayv2.responses import ApiGatewayV2Response  # noqa: PLC0415
 
     if "get_authorizers" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.get_authorizers = _v2_get_authorizers  # type: ignore[attr-defined]
+    if "export_api" not in vars(ApiGatewayV2Response):
+        ApiGatewayV2Response.export_api = _v2_export_api  # type: ignore[attr-defined]
+        # moto serves no route for it; its URL table is read when the service's app is first built.
+        v2_urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/exports/(?P<specification>[^/]+)$"] = (
+            ApiGatewayV2Response.dispatch
+        )
     if not getattr(APIGatewayResponse.put_integration, _EXTENDED, False):
         APIGatewayResponse.put_integration = _keep_connection_id(  # type: ignore[method-assign,assignment]
             APIGatewayResponse.put_integration
         )
     if not getattr(Integration.to_json, _EXTENDED, False):
         Integration.to_json = _with_connection_id(Integration.to_json)  # type: ignore[method-assign,assignment]
+    if not getattr(V2Stage.to_json, _EXTENDED, False):
+        V2Stage.to_json = _with_deployment_id(V2Stage.to_json)  # type: ignore[method-assign,assignment]
 
 
 # --------------------------------------------------------------------------------------------------

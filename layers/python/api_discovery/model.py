@@ -74,6 +74,7 @@ class Stage(Contract):
     auto_deploy: bool | None = Field(default=None, description="apigatewayv2 only")
     variable_names: list[str] = Field(default_factory=list, description="Names only: values are not stored")
     last_updated: str | None = None
+    export_key: str | None = Field(default=None, description="Blob key of this deployment's OpenAPI export")
 
 
 class Authorizer(Contract):

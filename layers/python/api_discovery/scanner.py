@@ -22,7 +22,8 @@ from api_discovery.collect import domains as domain_calls
 from api_discovery.collect import rest, v2
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
 from api_discovery.errors import TargetUnavailableError
-from api_discovery.model import Api, Domain, ScanError, Snapshot
+from api_discovery.exports import ExportStore, export_stages
+from api_discovery.model import Api, Domain, ScanError, Snapshot, Stage
 from api_discovery.progress import Progress, RegionWide
 from api_discovery.session import CLIENT_CONFIG, CallCounter, assume_customer_session, own_session
 from api_discovery.targets import Target, known_regions
@@ -38,6 +39,7 @@ class ScanOptions:
     rates: Rates = field(default_factory=Rates)
     scope: Scope = "account"
     reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
+    exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
 
 
 def utc_now() -> str:
@@ -66,6 +68,7 @@ def scan_until(
     time_left: TimeLeft | None = None,
     resume: Progress | None = None,
     scanned_at: str | None = None,
+    exports: ExportStore | None = None,
 ) -> Snapshot | Progress:
     """Scan until done, or until `time_left()` nears `reserve_seconds`: then return the progress to resume."""
     opts = options or ScanOptions()
@@ -76,6 +79,7 @@ def scan_until(
     )
     try:
         ctx = _context(target, session_factory(), counter, opts)
+        ctx.exports = exports if opts.exports else None
         ctx.errors.extend(progress.errors)
         with _Lanes(opts.workers) as lanes:
             if not progress.listed:
@@ -189,7 +193,7 @@ class _Job:
 def _submit_rest(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
     api_id = raw["id"]
     routes = lanes.resources.submit(rest.rest_routes, ctx, api_id)
-    stages = lanes.main.submit(rest.rest_stages, ctx, api_id)
+    stages = lanes.main.submit(_exported, ctx, "REST", api_id, rest.rest_stages, ctx, api_id)
     authorizers = lanes.main.submit(rest.rest_authorizers, ctx, api_id)
     return _Job(
         [routes, stages, authorizers],
@@ -204,7 +208,8 @@ def _submit_v2(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
     routes = lanes.main.submit(v2.v2_list, ctx, "get_routes", api_id)
     integrations = lanes.main.submit(v2.v2_list, ctx, "get_integrations", api_id)
     authorizers = lanes.main.submit(v2.v2_authorizers, ctx, api_id)
-    stages = lanes.main.submit(v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))
+    kind = "WEBSOCKET" if raw.get("ProtocolType") == "WEBSOCKET" else "HTTP"
+    stages = lanes.main.submit(_exported, ctx, kind, api_id, v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))
     return _Job(
         [routes, integrations, authorizers, stages],
         lambda: normalise.v2_api(
@@ -214,6 +219,11 @@ def _submit_v2(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
             routes=normalise.v2_routes(routes.result(), integrations.result()),
         ),
     )
+
+
+def _exported(ctx: ScanContext, kind: str, api_id: str, read: Callable[..., list[Stage]], *args: Any) -> list[Stage]:
+    stages = read(*args)
+    return export_stages(ctx, ctx.exports, kind, api_id, stages) if ctx.exports else stages
 
 
 def _collect_apis(

@@ -18,6 +18,8 @@ SESSION_SECONDS = 3600
 READ_PREFIXES = ("Get", "List", "Describe")
 # STS calls the scanner needs on the vendor side to reach the customer; never sent on a customer session.
 _ASSUME_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
+# Reads whose names do not say so: ExportApi is an HTTP GET, authorized as apigateway:GET.
+_OTHER_READS = frozenset({("apigatewayv2", "ExportApi")})
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 10},
@@ -31,7 +33,8 @@ def refuse_writes(model: Any, params: dict[str, Any], **_: Any) -> None:
     """botocore `before-parameter-build` hook: refuse anything that is not a read, before it is sent."""
     service = model.service_model.service_name
     name = model.name
-    if not name.startswith(READ_PREFIXES) and not (service == "sts" and name in _ASSUME_OPERATIONS):
+    is_read = name.startswith(READ_PREFIXES) or (service, name) in _OTHER_READS
+    if not is_read and not (service == "sts" and name in _ASSUME_OPERATIONS):
         raise ReadOnlyViolationError(service, name, "customer sessions are read-only")
     if name == "GetApiKeys" and params.get("includeValues"):
         raise ReadOnlyViolationError(service, name, "API key values are never read")

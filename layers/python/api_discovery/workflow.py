@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from api_discovery.blobs import BlobStore
 from api_discovery.errors import InvalidScanRequestError
+from api_discovery.exports import ExportStore
 from api_discovery.model import Snapshot
 from api_discovery.progress import Progress, load_progress, save_progress
 from api_discovery.registry import RegisteredAccount
@@ -207,7 +208,10 @@ def scan(
     """Scan one target, store its snapshot, then its current state, and return a small summary. Out of time,
     store the progress instead and return its key as the continuation to call again with."""
     resume = load_progress(blobs, continuation) if continuation else None
-    outcome = scan_until(target, session_factory=session_factory, options=options, time_left=time_left, resume=resume)
+    exports = ExportStore(blobs, target.account_id, target.region) if options and options.exports else None
+    outcome = scan_until(
+        target, session_factory=session_factory, options=options, time_left=time_left, resume=resume, exports=exports
+    )
     if isinstance(outcome, Progress):
         key = save_progress(blobs, target, outcome)
         return TargetResult(

@@ -40,6 +40,7 @@ class ScanContext:
     region: str
     page_size: int = MAX_PAGE_SIZE
     errors: list[ScanError] = field(default_factory=list)
+    exports: Any = None  # an ExportStore when the scan stores OpenAPI exports
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
