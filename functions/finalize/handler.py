@@ -32,7 +32,7 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         results,
         blobs=blobs,
         state=StateStore(clients.dynamodb, settings.table_name),
-        manifest=read_manifest(blobs, planned.manifest.key),
+        manifest=read_manifest(blobs, planned.manifest.key) if planned.manifest else [],
     )
     logger.info("run finished", extra=summary.model_dump(exclude={"failed"}))
     metrics.add_metric(name="RunsCompleted", unit="Count", value=1)

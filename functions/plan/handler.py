@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
+from api_discovery.dedupe import ChangeWindows
 from api_discovery.observability import logger, metrics, tracer
 from api_discovery.registry import Registry, with_default_role
 from api_discovery.settings import AwsClients, LambdaSettings, default_clients
@@ -35,6 +36,7 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,
+        windows=ChangeWindows(clients.dynamodb, settings.table_name),
     )
     logger.set_correlation_id(result.run_id)
     logger.info("planned", extra={"targets": result.count, "source": request.source})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.scanner import TimeLeft
+from api_discovery.scanner import ScanOptions, TimeLeft
 from api_discovery.settings import AwsClients, LambdaSettings, default_clients
 from api_discovery.state import StateStore
 from api_discovery.workflow import parse_scan_event, scan
@@ -28,11 +29,13 @@ def run(
     event: dict[str, Any], settings: LambdaSettings, clients: AwsClients, time_left: TimeLeft | None = None
 ) -> dict[str, Any]:
     target, continuation = parse_scan_event(event)
+    started = time.monotonic()
     result = scan(
         target,
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         state=StateStore(clients.dynamodb, settings.table_name),
         session_factory=boto3.Session,
+        options=ScanOptions(exports=settings.openapi_exports),
         time_left=time_left,
         continuation=continuation,
     )
@@ -42,4 +45,7 @@ def run(
     metrics.add_metric(name="TargetsScanned", unit="Count", value=1)
     metrics.add_metric(name="TargetsFailed", unit="Count", value=int(result.status == "failed"))
     metrics.add_metric(name="ApisFound", unit="Count", value=result.api_count)
+    metrics.add_metric(name="Throttles", unit="Count", value=result.retries)
+    # This invocation's time: a target continued over several invocations adds one datapoint each.
+    metrics.add_metric(name="ScanDuration", unit="Seconds", value=time.monotonic() - started)
     return result.model_dump()

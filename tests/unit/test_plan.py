@@ -10,7 +10,8 @@ import pytest
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.registry import RegisteredAccount
-from api_discovery.workflow import PlanSettings, ScanRequest, parse_request, plan, read_manifest
+from api_discovery.targets import Target
+from api_discovery.workflow import PlanResult, PlanSettings, ScanRequest, parse_request, plan, read_manifest
 
 REGISTERED = [
     RegisteredAccount(
@@ -25,10 +26,19 @@ REGISTERED = [
 SETTINGS = PlanSettings(default_regions=["us-east-1"], max_targets=10)
 
 
+def _key(result: PlanResult) -> str:
+    assert result.manifest is not None
+    return result.manifest.key
+
+
+def _targets(store: LocalBlobStore, result: PlanResult) -> list[Target]:
+    return read_manifest(store, _key(result))
+
+
 def test_schedule_scans_every_enabled_account_in_its_regions(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     result = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store)
-    targets = read_manifest(store, result.manifest.key)
+    targets = _targets(store, result)
     assert result.count == 3
     assert [(t.account_id, t.region) for t in targets] == [
         ("111111111111", "eu-west-1"),
@@ -44,7 +54,7 @@ def test_request_narrows_accounts_and_regions(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     request = parse_request({"source": "request", "accounts": ["222222222222"], "regions": ["ap-southeast-2"]})
     result = plan(request, registered=REGISTERED, settings=SETTINGS, blobs=store)
-    manifest = json.loads(store.get(result.manifest.key))
+    manifest = json.loads(store.get(_key(result)))
     assert [(t["account_id"], t["region"]) for t in manifest] == [("222222222222", "ap-southeast-2")]
 
 
@@ -91,7 +101,7 @@ def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Pa
     store = LocalBlobStore(tmp_path)
     settings = PlanSettings(default_regions=["us-east-1"], max_concurrency=2)
     result = plan(ScanRequest(), registered=registered, settings=settings, blobs=store)
-    targets = read_manifest(store, result.manifest.key)
+    targets = _targets(store, result)
     assert [(t.account_id, t.region) for t in targets] == [
         ("111111111111", "us-east-1"),
         ("222222222222", "us-east-1"),
@@ -103,4 +113,4 @@ def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Pa
     local = plan(
         ScanRequest(), registered=registered, settings=settings.model_copy(update={"split_budget": False}), blobs=store
     )
-    assert {t.budget_share for t in read_manifest(store, local.manifest.key)} == {1.0}
+    assert {t.budget_share for t in _targets(store, local)} == {1.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -160,6 +161,36 @@ def scan(
     console.print(f"Snapshots: {blobs.uri(SNAPSHOT_PREFIX)}")
     if run.summary.failed:
         raise typer.Exit(1)
+
+
+@app.command("customer-template")
+def customer_template(
+    vendor_account: Annotated[str, typer.Option(help="The vendor's AWS account id (where the scanner runs)")],
+    external_id: Annotated[str, typer.Option(help="This customer's ExternalId")],
+    role_name: Annotated[str, typer.Option(help="Name of the read-only role to create")] = "ApiDiscoveryReadOnly",
+    vendor_region: Annotated[str, typer.Option(help="Region of the vendor's event bus")] = "us-east-1",
+    forward_change_events: Annotated[bool, typer.Option(help="Also forward API Gateway change events")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output")] = None,
+) -> None:
+    """Print the CloudFormation template a customer deploys to grant read-only access."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # the CDK's Node banner
+    from infra.customer_access_stack import render_customer_template  # noqa: PLC0415 - loads the CDK (jsii)
+
+    try:
+        template = render_customer_template(
+            vendor_account,
+            external_id,
+            role_name,
+            vendor_region=vendor_region,
+            forward_change_events=forward_change_events,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if out:
+        out.write_text(template)
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(template)
 
 
 @app.command()

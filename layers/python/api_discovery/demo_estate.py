@@ -124,7 +124,7 @@ class _Target:
     account: str
     region: str
     session: boto3.Session
-    endpoint_url: str
+    endpoint_url: str | None
     counts: Counter[str] = field(default_factory=Counter)
     domain_names: set[str] = field(default_factory=set)
 
@@ -676,7 +676,7 @@ def external_id(account_id: str) -> str:
     return f"api-discovery-demo-{_BRANDS.get(account_id, account_id)}"
 
 
-def _read_only_role(session: boto3.Session, endpoint_url: str, account_id: str) -> None:
+def _read_only_role(session: boto3.Session, endpoint_url: str | None, account_id: str) -> None:
     """The customer's role as the product asks them to deploy it: SecurityAudit, apigateway:GET, ExternalId."""
     iam = session.client("iam", region_name="us-east-1", endpoint_url=endpoint_url)
     trust = {
@@ -700,7 +700,7 @@ def _read_only_role(session: boto3.Session, endpoint_url: str, account_id: str) 
     )
 
 
-def account_session(endpoint_url: str, account_id: str, role_name: str = SEED_ROLE_NAME) -> boto3.Session:
+def account_session(endpoint_url: str | None, account_id: str, role_name: str = SEED_ROLE_NAME) -> boto3.Session:
     """A session acting in `account_id`, through the emulator's STS, from the dummy vendor credentials."""
     sts = boto3.Session(aws_access_key_id=DUMMY_ACCESS_KEY, aws_secret_access_key=DUMMY_SECRET_KEY).client(
         "sts", region_name="us-east-1", endpoint_url=endpoint_url
@@ -715,8 +715,9 @@ def account_session(endpoint_url: str, account_id: str, role_name: str = SEED_RO
     )
 
 
-def seed_demo_estate(endpoint_url: str, progress: Callable[[str], None] | None = None) -> DemoEstate:
-    """Create the demo estate in the emulator at `endpoint_url` (about 400 calls) and describe it."""
+def seed_demo_estate(endpoint_url: str | None, progress: Callable[[str], None] | None = None) -> DemoEstate:
+    """Create the demo estate in the emulator at `endpoint_url` (about 400 calls) and describe it; None seeds
+    wherever boto3 is pointed (e.g. moto's in-process mock)."""
     expected: dict[tuple[str, str], TargetCounts] = {}
     for account in ACCOUNTS:
         session = account_session(endpoint_url, account)

@@ -38,6 +38,23 @@ class Integration(Contract):
     connection_id: str | None = Field(default=None, description="VPC link id for private integrations")
 
 
+Verdict = Literal[
+    "public-unauthenticated",
+    "public-api-key-only",
+    "public-authenticated",
+    "network-restricted",
+    "private",
+    "unreachable",
+]
+
+
+class RouteExposure(Contract):
+    """Who can reach a route and whether they must prove who they are (see api_discovery.exposure)."""
+
+    verdict: Verdict
+    reasons: list[str] = Field(default_factory=list, description="What decided the verdict, most decisive first")
+
+
 class Route(Contract):
     """A REST resource method, or an HTTP/WebSocket route."""
 
@@ -51,6 +68,7 @@ class Route(Contract):
     request_validator_id: str | None = None
     integration: Integration | None = None
     urls: list[str] = Field(default_factory=list, description="Every public URL this route answers on")
+    exposure: RouteExposure | None = Field(default=None, description="Effective exposure, set by the scan")
 
 
 class Throttle(Contract):
@@ -168,6 +186,9 @@ class Snapshot(Contract):
     status: ScanStatus
     errors: list[ScanError] = Field(default_factory=list)
     api_calls: dict[str, int] = Field(default_factory=dict, description="Calls made, by service:operation")
+    api_retries: dict[str, int] = Field(
+        default_factory=dict, description="Retries botocore made (mostly throttling), by service:operation"
+    )
     apis: list[Api] = Field(default_factory=list)
     domains: list[Domain] = Field(default_factory=list)
     usage_plans: list[UsagePlan] = Field(default_factory=list)

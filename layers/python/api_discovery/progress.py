@@ -35,13 +35,21 @@ class Progress(BaseModel):
     apis: list[Api] = Field(default_factory=list)
     errors: list[ScanError] = Field(default_factory=list)
     api_calls: dict[str, int] = Field(default_factory=dict)
+    api_retries: dict[str, int] = Field(default_factory=dict)
     region_wide: RegionWide | None = None
 
     def add_calls(self, calls: dict[str, int]) -> dict[str, int]:
-        merged = dict(self.api_calls)
-        for operation, count in calls.items():
-            merged[operation] = merged.get(operation, 0) + count
-        return dict(sorted(merged.items()))
+        return _add(self.api_calls, calls)
+
+    def add_retries(self, retries: dict[str, int]) -> dict[str, int]:
+        return _add(self.api_retries, retries)
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    merged = dict(counts)
+    for operation, count in more.items():
+        merged[operation] = merged.get(operation, 0) + count
+    return dict(sorted(merged.items()))
 
 
 def progress_key(target: Target) -> str:

@@ -48,7 +48,7 @@ def run_local(
     planned = plan(request, registered=registered, settings=settings, blobs=blobs)
     if on_plan:
         on_plan(planned)
-    targets = read_manifest(blobs, planned.manifest.key)
+    targets = read_manifest(blobs, planned.manifest.key) if planned.manifest else []
     results: list[TargetResult] = []
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
         futures = [

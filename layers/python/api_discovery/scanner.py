@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from api_discovery import normalise
+from api_discovery import exposure, findings, normalise
 from api_discovery.budget import Rates, Scope, budget_key, shared_budget
 from api_discovery.collect import domains as domain_calls
 from api_discovery.collect import rest, v2
@@ -86,17 +86,23 @@ def scan_until(
                 progress = _list(ctx, lanes, progress)
             progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
     except TargetUnavailableError as exc:
-        calls = progress.add_calls(counter.snapshot())
         return Snapshot(
             run_id=target.run_id,
             account_id=target.account_id,
             region=target.region,
             scanned_at=started,
             status="failed",
-            api_calls=calls,
+            api_calls=progress.add_calls(counter.snapshot()),
+            api_retries=progress.add_retries(counter.retries_snapshot()),
             errors=[ScanError(kind=exc.kind, operation="*", resource=target.label, code=exc.kind, message=str(exc))],
         )
-    progress = progress.model_copy(update={"errors": ctx.errors, "api_calls": progress.add_calls(counter.snapshot())})
+    progress = progress.model_copy(
+        update={
+            "errors": ctx.errors,
+            "api_calls": progress.add_calls(counter.snapshot()),
+            "api_retries": progress.add_retries(counter.retries_snapshot()),
+        }
+    )
     if progress.rest_pending or progress.v2_pending:
         return progress
     return _snapshot(progress, ctx.region)
@@ -259,8 +265,9 @@ def _collect_apis(
 def _snapshot(progress: Progress, region: str) -> Snapshot:
     wide = progress.region_wide or RegionWide()
     apis = sorted((normalise.with_urls(a, wide.domains, region) for a in progress.apis), key=lambda a: (a.kind, a.id))
+    apis = exposure.assess(apis, wide.domains)
     complete = progress.lists_complete and not progress.errors
-    return Snapshot(
+    snapshot = Snapshot(
         run_id=progress.run_id,
         account_id=progress.account_id,
         region=progress.region,
@@ -268,8 +275,10 @@ def _snapshot(progress: Progress, region: str) -> Snapshot:
         status="complete" if complete else "partial",
         errors=progress.errors,
         api_calls=progress.api_calls,
+        api_retries=progress.api_retries,
         apis=apis,
         domains=wide.domains,
         usage_plans=wide.usage_plans,
         vpc_links=wide.vpc_links,
     )
+    return snapshot.model_copy(update={"findings": findings.evaluate(snapshot)})

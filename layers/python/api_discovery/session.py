@@ -62,6 +62,10 @@ class CallCounter:
         with self._lock:
             return dict(sorted(self.calls.items()))
 
+    def retries_snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.retries.items()))
+
 
 def _op_name(model: Any) -> str:
     return f"{model.service_model.service_name}:{model.name}"

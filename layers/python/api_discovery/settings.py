@@ -22,6 +22,7 @@ class LambdaSettings(BaseModel):
     max_targets: int = Field(default=200_000, ge=1)
     max_concurrency: int = Field(default=40, ge=1, description="The scan Map's MaxConcurrency")
     event_bus_name: str | None = None
+    openapi_exports: bool = False
 
     @field_validator("default_regions", mode="before")
     @classmethod
@@ -41,6 +42,7 @@ class LambdaSettings(BaseModel):
             "max_targets": "MAX_TARGETS",
             "max_concurrency": "MAX_CONCURRENCY",
             "event_bus_name": "EVENT_BUS_NAME",
+            "openapi_exports": "OPENAPI_EXPORTS",
         }
         try:
             return cls.model_validate({field: env[var] for field, var in names.items() if env.get(var)})

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api_discovery.blobs import BlobStore
+from api_discovery.dedupe import ChangeWindows
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.exports import ExportStore
 from api_discovery.model import Snapshot
@@ -36,6 +37,7 @@ class ScanRequest(BaseModel):
     accounts: list[str] | None = Field(default=None, description="None: every enabled registered account")
     regions: list[str] | None = Field(default=None, description="None: each account's regions")
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    requested_at: datetime | None = Field(default=None, description="When the change event happened")
 
     @field_validator("accounts", "regions")
     @classmethod
@@ -64,7 +66,7 @@ class ManifestRef(BaseModel):
 class PlanResult(BaseModel):
     run_id: str
     count: int
-    manifest: ManifestRef
+    manifest: ManifestRef | None = Field(description="None when there is nothing to scan")
     started_at: str
 
 
@@ -80,10 +82,17 @@ class TargetResult(BaseModel):
     route_count: int = 0
     error_count: int = 0
     api_calls: int = 0
+    retries: int = 0
     snapshot_key: str | None = None
     content_hash: str | None = None
     stale: bool = False
     continuation: str | None = Field(default=None, description="Progress key: call scan again with it")
+
+    @field_validator("reason")
+    @classmethod
+    def _short(cls, value: str | None) -> str | None:
+        # A crashed Lambda's Cause can be long; the summary must stay small.
+        return value[:1000] if value else value
 
 
 class RunSummary(BaseModel):
@@ -169,14 +178,20 @@ def plan(
     blobs: BlobStore,
     bucket: str | None = None,
     now: datetime | None = None,
+    windows: ChangeWindows | None = None,
 ) -> PlanResult:
-    """Validate, resolve targets, write the manifest. Nothing is written for a bad request."""
+    """Validate, resolve targets, write the manifest. Nothing is written for a bad request. A change event
+    whose targets were all claimed by an earlier event of the same window plans nothing."""
     run_id = request.run_id or new_run_id(now)
+    started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     targets = resolve_targets(request, registered, settings, run_id)
+    if windows and request.source == "change":
+        targets = windows.claim(targets, request.requested_at)
+        if not targets:
+            return PlanResult(run_id=run_id, count=0, manifest=None, started_at=started)
     key = f"{MANIFEST_PREFIX}run={run_id}.json"
     body = json.dumps([t.model_dump() for t in targets], separators=(",", ":")).encode()
     blobs.put(key, body)
-    started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return PlanResult(
         run_id=run_id, count=len(targets), manifest=ManifestRef(bucket=bucket, key=key), started_at=started
     )
@@ -241,6 +256,7 @@ def summarize(snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = Fals
         route_count=sum(len(a.routes) for a in snapshot.apis),
         error_count=len(snapshot.errors),
         api_calls=sum(snapshot.api_calls.values()),
+        retries=sum(snapshot.api_retries.values()),
         snapshot_key=ref.key if ref else None,
         content_hash=ref.content_hash if ref else None,
         stale=stale,

@@ -1,0 +1,109 @@
+"""The snapshot bucket and the state table.
+
+S3 prefixes (one bucket, one owner per prefix):
+  manifests/  targets of a run, written by `plan`, read by the Distributed Map and `finalize`
+  snapshots/  one gzip JSON per target and run, written by `scan` (Hive-style keys for Athena)
+  results/    Distributed Map result files, written by Step Functions, read by `finalize`
+  runs/       run reports, written by `finalize`
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+MANIFESTS_PREFIX = "manifests/"
+SNAPSHOTS_PREFIX = "snapshots/"
+RESULTS_PREFIX = "results/"
+RUNS_PREFIX = "runs/"
+PROGRESS_PREFIX = "progress/"
+EXPORTS_PREFIX = "exports/"
+TTL_ATTRIBUTE = "expires_at"
+
+
+class Storage(Construct):
+    """S3 for everything large or historical, DynamoDB for the registry and the current state."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, snapshot_retention_days: int, scratch_retention_days: int
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # Server access log delivery supports only SSE-S3 on the target bucket.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        Validations.of(self.access_logs).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This bucket is the server access log destination; logging it into itself would loop.",
+            )
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Data",
+            # SSE-S3: snapshots hold API configuration, never customer payloads; a KMS key would add a
+            # per-request cost on every snapshot and result file and key grants to Step Functions.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="data/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldSnapshots",
+                    prefix=SNAPSHOTS_PREFIX,
+                    expiration=Duration.days(snapshot_retention_days),
+                ),
+                s3.LifecycleRule(
+                    id="ExpireOldRunReports", prefix=RUNS_PREFIX, expiration=Duration.days(snapshot_retention_days)
+                ),
+                s3.LifecycleRule(
+                    id="ExpireManifests", prefix=MANIFESTS_PREFIX, expiration=Duration.days(scratch_retention_days)
+                ),
+                s3.LifecycleRule(
+                    id="ExpireMapResults", prefix=RESULTS_PREFIX, expiration=Duration.days(scratch_retention_days)
+                ),
+                s3.LifecycleRule(
+                    id="ExpireScanProgress", prefix=PROGRESS_PREFIX, expiration=Duration.days(scratch_retention_days)
+                ),
+                s3.LifecycleRule(
+                    id="ExpireOldExports", prefix=EXPORTS_PREFIX, expiration=Duration.days(snapshot_retention_days)
+                ),
+                s3.LifecycleRule(
+                    id="CleanUpVersionsAndUploads",
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                    expired_object_delete_marker=True,
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.table = dynamodb.Table(
+            self,
+            "State",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # The AWS managed key makes encryption explicit and its use visible in CloudTrail.
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )

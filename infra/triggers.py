@@ -1,0 +1,230 @@
+"""What starts the workflow: the schedule, `Scan Requested` events, and API Gateway change events.
+
+Bursts of change events (a `cdk deploy` emits dozens of CreateResource/PutMethod/CreateDeployment calls)
+are collapsed by the plan step, not here: the change input carries the account, the region and the
+event time, and plan skips a target already planned in the same time window (count 0 -> NothingToScan).
+EventBridge cannot name an execution, so a deterministic execution name would need an extra Lambda or Pipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Aws, Duration, TimeZone
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+EVENT_SOURCE = "api-discovery"
+SCAN_REQUESTED = "Scan Requested"
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+# Management calls that change what a scan would report (API Gateway v1 and v2 both log under
+# apigateway.amazonaws.com). Reads, API keys, usage plans and account settings are left out.
+API_GATEWAY_MUTATIONS = (
+    # REST APIs (v1)
+    "CreateRestApi",
+    "ImportRestApi",
+    "PutRestApi",
+    "UpdateRestApi",
+    "DeleteRestApi",
+    "CreateResource",
+    "UpdateResource",
+    "DeleteResource",
+    "PutMethod",
+    "UpdateMethod",
+    "DeleteMethod",
+    "PutIntegration",
+    "CreateBasePathMapping",
+    "UpdateBasePathMapping",
+    "DeleteBasePathMapping",
+    # HTTP and WebSocket APIs (v2)
+    "CreateApi",
+    "ImportApi",
+    "ReimportApi",
+    "UpdateApi",
+    "DeleteApi",
+    "CreateRoute",
+    "UpdateRoute",
+    "DeleteRoute",
+    "CreateIntegration",
+    "CreateApiMapping",
+    "UpdateApiMapping",
+    "DeleteApiMapping",
+    # Both
+    "UpdateIntegration",
+    "DeleteIntegration",
+    "CreateAuthorizer",
+    "UpdateAuthorizer",
+    "DeleteAuthorizer",
+    "CreateDeployment",
+    "DeleteDeployment",
+    "CreateStage",
+    "UpdateStage",
+    "DeleteStage",
+    "CreateDomainName",
+    "UpdateDomainName",
+    "DeleteDomainName",
+)
+
+
+def api_gateway_change_pattern() -> dict[str, Any]:
+    """Successful API Gateway management calls, as CloudTrail delivers them to EventBridge."""
+    return {
+        "source": ["aws.apigateway"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {
+            "eventSource": ["apigateway.amazonaws.com"],
+            "eventName": list(API_GATEWAY_MUTATIONS),
+            # A call that failed changed nothing.
+            "errorCode": [{"exists": False}],
+        },
+    }
+
+
+def scan_requested_pattern(*, with_regions: bool) -> dict[str, Any]:
+    """`Scan Requested` events from this account; `regions` present or absent, one rule for each."""
+    return {
+        "account": [Aws.ACCOUNT_ID],
+        "source": [EVENT_SOURCE],
+        "detail-type": [SCAN_REQUESTED],
+        "detail": {"accounts": [{"exists": True}], "regions": [{"exists": with_regions}]},
+    }
+
+
+def _event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """Event-pattern JSON as `events.EventPattern` (which spells `detail-type` as `detail_type`)."""
+    names = {"source": "source", "detail-type": "detail_type", "account": "account", "detail": "detail"}
+    return events.EventPattern(**{names[key]: value for key, value in pattern.items()})
+
+
+class Triggers(Construct):
+    """The schedule, the discovery bus and its rules, all starting the same state machine."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machine: sfn.IStateMachine,
+        schedule_expression: str,
+        schedule_time_zone: str,
+        event_bus_name: str,
+        source_account_ids: Sequence[str],
+        organization_id: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # Starts that EventBridge or Scheduler could not deliver after their retries land here.
+        self.dead_letters = sqs.Queue(
+            self,
+            "UndeliveredStarts",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+
+        self.schedule = scheduler.Schedule(
+            self,
+            "FullScan",
+            description="Full scan of every registered account and region",
+            schedule=scheduler.ScheduleExpression.expression(schedule_expression, TimeZone.of(schedule_time_zone)),
+            target=scheduler_targets.StepFunctionsStartExecution(
+                state_machine,
+                input=scheduler.ScheduleTargetInput.from_object({"source": "schedule"}),
+                dead_letter_queue=self.dead_letters,
+                max_event_age=Duration.hours(1),
+                retry_attempts=10,
+            ),
+        )
+
+        self.bus = events.EventBus(self, "Bus", event_bus_name=event_bus_name)
+        self._allow_customer_accounts(source_account_ids, organization_id)
+
+        self.scan_requested_in_regions = self._rule(
+            "ScanRequestedInRegions",
+            "A scan of the named accounts in the named regions",
+            _event_pattern(scan_requested_pattern(with_regions=True)),
+            {
+                "source": "request",
+                "accounts": events.EventField.from_path("$.detail.accounts"),
+                "regions": events.EventField.from_path("$.detail.regions"),
+            },
+            state_machine,
+        )
+        # A separate rule, because an input transformer cannot leave out a field the event lacks.
+        self.scan_requested = self._rule(
+            "ScanRequestedAllRegions",
+            "A scan of the named accounts in their default regions",
+            _event_pattern(scan_requested_pattern(with_regions=False)),
+            {"source": "request", "accounts": events.EventField.from_path("$.detail.accounts")},
+            state_machine,
+        )
+        self.api_changed = self._rule(
+            "ApiGatewayChanged",
+            "A scan of the one account and region where an API changed",
+            _event_pattern(api_gateway_change_pattern()),
+            {
+                "source": "change",
+                # The envelope's account and region are set by EventBridge in the customer account.
+                "accounts": [events.EventField.account],
+                "regions": [events.EventField.region],
+                "requested_at": events.EventField.time,
+            },
+            state_machine,
+        )
+
+    def _rule(
+        self,
+        construct_id: str,
+        description: str,
+        pattern: events.EventPattern,
+        execution_input: dict[str, Any],
+        state_machine: sfn.IStateMachine,
+    ) -> events.Rule:
+        rule = events.Rule(self, construct_id, description=description, event_bus=self.bus, event_pattern=pattern)
+        rule.add_target(
+            targets.SfnStateMachine(
+                state_machine,
+                input=events.RuleTargetInput.from_object(execution_input),
+                dead_letter_queue=self.dead_letters,
+                max_event_age=Duration.hours(1),
+                retry_attempts=10,
+            )
+        )
+        return rule
+
+    def _allow_customer_accounts(self, account_ids: Sequence[str], organization_id: str | None) -> None:
+        """Registered accounts (or a whole organization) may forward API Gateway events, and nothing else."""
+        only_api_gateway = {"StringEquals": {"events:source": "aws.apigateway"}}
+        if account_ids:
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="RegisteredAccountsForwardApiGatewayEvents",
+                    principals=[iam.AccountPrincipal(account) for account in account_ids],
+                    actions=["events:PutEvents"],
+                    resources=[self.bus.event_bus_arn],
+                    conditions=only_api_gateway,
+                )
+            )
+        if organization_id:
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OrganizationForwardsApiGatewayEvents",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["events:PutEvents"],
+                    resources=[self.bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:source": "aws.apigateway",
+                            "aws:PrincipalOrgID": organization_id,
+                        }
+                    },
+                )
+            )

@@ -1,0 +1,229 @@
+"""The three workflow Lambdas: runtime, layers, environment, and exactly the permissions each needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+
+from infra.lambda_factory import PROJECT_ROOT
+from tests.infra.synth import TEST_CONTEXT, Synthesized, grants, logical_id, resources_of_type, statements_of_role
+
+STEPS = ("plan", "scan", "finalize")
+
+
+def function(synth: Synthesized, step: str) -> lambda_.Function:
+    found: lambda_.Function = getattr(synth.built.discovery, step)
+    return found
+
+
+def properties(discovery_json: dict[str, Any], synth: Synthesized, step: str) -> dict[str, Any]:
+    props: dict[str, Any] = discovery_json["Resources"][logical_id(function(synth, step))]["Properties"]
+    return props
+
+
+def getatt(construct: Any, attribute: str = "Arn") -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id(construct), attribute]}
+
+
+def objects(synth: Synthesized, prefix: str) -> str:
+    bucket = synth.built.discovery.storage.bucket
+    return json.dumps({"Fn::Join": ["", [getatt(bucket), f"/{prefix}*"]]}, sort_keys=True)
+
+
+def one(resource: object) -> str:
+    return json.dumps(resource, sort_keys=True)
+
+
+TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_function_runtime_architecture_tracing_and_handler(
+    discovery_json: dict[str, Any], synth: Synthesized, step: str
+) -> None:
+    props = properties(discovery_json, synth, step)
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "handler.handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize(
+    ("step", "memory", "timeout"), [("plan", 256, 60), ("scan", 512, 600), ("finalize", 1024, 900)]
+)
+def test_memory_and_timeout_are_tuned_per_step(
+    discovery_json: dict[str, Any], synth: Synthesized, step: str, memory: int, timeout: int
+) -> None:
+    props = properties(discovery_json, synth, step)
+    assert (props["MemorySize"], props["Timeout"]) == (memory, timeout)
+
+
+def staged_asset(synth: Synthesized, code: dict[str, Any]) -> Path:
+    """The folder CDK staged for an asset: `asset.<hash>`, the hash being the zip's S3 key."""
+    return synth.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_function_code_is_its_own_folder(discovery_json: dict[str, Any], synth: Synthesized, step: str) -> None:
+    staged = staged_asset(synth, properties(discovery_json, synth, step)["Code"])
+    source = PROJECT_ROOT / "functions" / step
+    assert sorted(p.name for p in staged.iterdir()) == sorted(
+        p.name for p in source.iterdir() if p.name != "__pycache__"
+    )
+    assert (staged / "handler.py").read_bytes() == (source / "handler.py").read_bytes()
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_layers_are_public_powertools_and_the_library(
+    discovery_json: dict[str, Any], synth: Synthesized, step: str
+) -> None:
+    layers = properties(discovery_json, synth, step)["Layers"]
+    version = TEST_CONTEXT["powertools_layer_version"]
+    powertools = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                f":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}",
+            ],
+        ]
+    }
+    library = [{"Ref": key} for key in resources_of_type(discovery_json, "AWS::Lambda::LayerVersion")]
+    # The two layers share no package, so their order does not matter.
+    assert sorted(map(one, layers)) == sorted(map(one, [powertools, *library]))
+
+
+def test_library_layer_is_the_layers_folder_for_python_313_arm64(discovery: Template, synth: Synthesized) -> None:
+    discovery.resource_count_is("AWS::Lambda::LayerVersion", 1)
+    discovery.has_resource_properties(
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleRuntimes": ["python3.13"], "CompatibleArchitectures": ["arm64"]},
+    )
+    layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
+    staged = staged_asset(synth, layer["Properties"]["Content"])
+    assert (staged / "python" / "api_discovery" / "__init__.py").is_file()
+    assert not list(staged.rglob("__pycache__")), "bytecode caches must not ship in the layer"
+    assert not list(staged.rglob("*.egg-info")), "packaging metadata must not ship in the layer"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_environment_is_the_handlers_contract(discovery_json: dict[str, Any], synth: Synthesized, step: str) -> None:
+    storage = synth.built.discovery.storage
+    env = properties(discovery_json, synth, step)["Environment"]["Variables"]
+    assert env == {
+        "TABLE_NAME": {"Ref": logical_id(storage.table)},
+        "BUCKET_NAME": {"Ref": logical_id(storage.bucket)},
+        "ROLE_NAME": TEST_CONTEXT["customer_role_name"],
+        "DEFAULT_REGIONS": ",".join(TEST_CONTEXT["regions"]),
+        "MAX_TARGETS": str(TEST_CONTEXT["max_targets"]),
+        "MAX_CONCURRENCY": str(TEST_CONTEXT["map_max_concurrency"]),
+        "OPENAPI_EXPORTS": "false",
+        "EVENT_BUS_NAME": TEST_CONTEXT["event_bus_name"],
+        "POWERTOOLS_SERVICE_NAME": "api-discovery",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApiDiscovery",
+        "LOG_LEVEL": TEST_CONTEXT["log_level"],
+    }
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_each_function_logs_to_its_own_group_with_retention(
+    discovery_json: dict[str, Any], synth: Synthesized, step: str
+) -> None:
+    group = properties(discovery_json, synth, step)["LoggingConfig"]["LogGroup"]
+    group_id = group["Ref"]
+    assert discovery_json["Resources"][group_id]["Properties"]["RetentionInDays"] == TEST_CONTEXT["log_retention_days"]
+    role = logical_id(function(synth, step).role)  # type: ignore[arg-type]
+    assert ("logs:PutLogEvents", one({"Fn::GetAtt": [group_id, "Arn"]})) in grants(
+        statements_of_role(discovery_json, role)
+    )
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_function_roles_carry_no_managed_policy(discovery_json: dict[str, Any], synth: Synthesized, step: str) -> None:
+    role = discovery_json["Resources"][logical_id(function(synth, step).role)]  # type: ignore[arg-type]
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+
+
+def _common(synth: Synthesized, step: str, discovery_json: dict[str, Any]) -> set[tuple[str, str]]:
+    group = properties(discovery_json, synth, step)["LoggingConfig"]["LogGroup"]["Ref"]
+    table = one(getatt(synth.built.discovery.storage.table))
+    return (
+        {(action, one({"Fn::GetAtt": [group, "Arn"]})) for action in ("logs:CreateLogStream", "logs:PutLogEvents")}
+        | {(action, '"*"') for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords")}
+        | {(action, table) for action in TABLE_ACTIONS}
+    )
+
+
+def test_plan_may_only_use_the_table_and_write_manifests(discovery_json: dict[str, Any], synth: Synthesized) -> None:
+    role = logical_id(synth.built.discovery.plan.role)  # type: ignore[arg-type]
+    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "plan", discovery_json) | {
+        ("s3:PutObject", objects(synth, "manifests/"))
+    }
+
+
+def test_scan_may_only_assume_the_customer_role_and_use_its_snapshots(
+    discovery_json: dict[str, Any], synth: Synthesized
+) -> None:
+    stack = synth.built.discovery
+    role = logical_id(stack.scan.role)  # type: ignore[arg-type]
+    customer_role = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::*:role/{TEST_CONTEXT['customer_role_name']}"]]
+    }
+    bucket = one(getatt(stack.storage.bucket))
+    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "scan", discovery_json) | {
+        ("sts:AssumeRole", one(customer_role)),
+        ("s3:ListBucket", bucket),
+    } | {
+        (action, objects(synth, prefix))
+        for action in ("s3:PutObject", "s3:GetObject")
+        for prefix in ("snapshots/", "progress/", "exports/")
+    }
+    listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
+    assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*", "progress/*", "exports/*"]}}
+
+
+def test_scan_role_has_the_fixed_name_customers_trust(discovery_json: dict[str, Any], synth: Synthesized) -> None:
+    role = discovery_json["Resources"][logical_id(synth.built.discovery.scan.role)]  # type: ignore[arg-type]
+    assert role["Properties"]["RoleName"] == TEST_CONTEXT["scanner_role_name"]
+
+
+def test_finalize_reads_the_run_writes_reports_and_puts_events_on_the_bus(
+    discovery_json: dict[str, Any], synth: Synthesized
+) -> None:
+    stack = synth.built.discovery
+    role = logical_id(stack.finalize.role)  # type: ignore[arg-type]
+    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "snapshots/")}
+    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "finalize", discovery_json) | reads | {
+        ("s3:PutObject", objects(synth, "runs/")),
+        ("s3:ListBucket", one(getatt(stack.storage.bucket))),
+        ("events:PutEvents", one(getatt(stack.triggers.bus))),
+    }
+    listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
+    assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["manifests/*", "results/*", "snapshots/*"]}}
+
+
+def test_no_function_may_touch_another_prefix_or_delete_objects(discovery_json: dict[str, Any]) -> None:
+    for policy in resources_of_type(discovery_json, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(action.startswith("s3:Delete") or action in ("s3:*", "dynamodb:*") for action in actions)
