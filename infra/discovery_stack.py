@@ -26,6 +26,7 @@ from infra.lambda_factory import (
 from infra.nag import acknowledge_discovery_findings
 from infra.observability import Observability
 from infra.storage import (
+    CHANGES_PREFIX,
     EXPORTS_PREFIX,
     MANIFESTS_PREFIX,
     PROGRESS_PREFIX,
@@ -139,20 +140,19 @@ class DiscoveryStack(Stack):
                 resources=[f"arn:{self.partition}:iam::*:role/{config.customer_role_name}"],
             )
         )
-        # Its snapshots, the progress of a scan continued in a later invocation, and OpenAPI exports.
-        scan_prefixes = (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX)
+        # Its snapshots, the progress of a scan continued in a later invocation, OpenAPI exports, change sets.
+        scan_prefixes = (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX)
         self.scan.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=_objects(bucket, *scan_prefixes))
         )
         self.scan.add_to_role_policy(_list_under(bucket, *scan_prefixes))
         table.grant(self.scan, *TABLE_ITEM_ACTIONS)
         # finalize: reads what plan, the map and scan wrote, writes the run report and events.
+        finalize_reads = (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX)
         self.finalize.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=_objects(bucket, MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX)
-            )
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=_objects(bucket, *finalize_reads))
         )
-        self.finalize.add_to_role_policy(_list_under(bucket, MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX))
+        self.finalize.add_to_role_policy(_list_under(bucket, *finalize_reads))
         self.finalize.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=_objects(bucket, RUNS_PREFIX))
         )

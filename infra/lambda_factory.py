@@ -3,10 +3,14 @@ what they are, not in how they are built."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -59,14 +63,65 @@ def powertools_layer_arn(stack: Stack, version: int) -> str:
     )
 
 
+LAYER_EXCLUDE = ["**/__pycache__", "*.pyc", "**/*.egg-info", "**/.pytest_cache", "**/.mypy_cache"]
+LAYER_REQUIREMENTS = PROJECT_ROOT / "layers" / "requirements.txt"
+
+
+@jsii.implements(ILocalBundling)
+class PurePythonLayer:
+    """Bundles the layer without Docker: the library as it is, plus the pinned pure-Python packages it needs
+    beyond the Lambda runtime and the Powertools layer, copied from this environment (which installed them
+    from the same pins), so synthesis needs neither Docker nor a network."""
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
+        target = Path(output_dir) / "python"
+        shutil.copytree(
+            PROJECT_ROOT / "layers" / "python" / "api_discovery",
+            target / "api_discovery",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        for name, version in layer_requirements().items():
+            copy_distribution(name, version, target)
+        return True
+
+
+def layer_requirements() -> dict[str, str]:
+    pins = {}
+    for raw in LAYER_REQUIREMENTS.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[name.strip()] = version.strip()
+    return pins
+
+
+def copy_distribution(name: str, version: str, target: Path) -> None:
+    """One installed distribution's files (package and metadata), as pip would lay them out in the layer."""
+    try:
+        distribution = metadata.distribution(name)
+    except metadata.PackageNotFoundError as exc:
+        raise RuntimeError(f"{name}=={version} is needed in the Lambda layer: run `make` to install it") from exc
+    if distribution.version != version:
+        raise RuntimeError(f"the layer pins {name}=={version} but {distribution.version} is installed")
+    for file in distribution.files or []:
+        source = Path(str(distribution.locate_file(file)))
+        if "__pycache__" in file.parts or not source.is_file():
+            continue
+        destination = target / file
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+
+
 def library_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
-    """The project's own library (`layers/python/api_discovery`), zipped as is: pure Python, no Docker."""
+    """The project's own library (`layers/python/api_discovery`) and its pure-Python dependencies: no Docker."""
     return lambda_.LayerVersion(
         scope,
         construct_id,
         code=lambda_.Code.from_asset(
             str(PROJECT_ROOT / "layers"),
-            exclude=["**/__pycache__", "*.pyc", "**/*.egg-info", "**/.pytest_cache", "**/.mypy_cache"],
+            exclude=LAYER_EXCLUDE,
+            # Local bundling only: the image is never pulled, since PurePythonLayer always succeeds.
+            bundling=BundlingOptions(image=DockerImage.from_registry("unused-local-bundling"), local=PurePythonLayer()),
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],

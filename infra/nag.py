@@ -9,6 +9,7 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import Construct, IConstruct
 
 from infra.storage import (
+    CHANGES_PREFIX,
     EXPORTS_PREFIX,
     MANIFESTS_PREFIX,
     PROGRESS_PREFIX,
@@ -33,6 +34,7 @@ PREFIX_REASONS = {
     SNAPSHOTS_PREFIX: "Snapshots are keyed by account, region, date and run, known only at run time.",
     RESULTS_PREFIX: "The Distributed Map writes results under results/<map run id>/, an id Step Functions assigns.",
     RUNS_PREFIX: "Run reports are keyed by run id, known only at run time.",
+    CHANGES_PREFIX: "Change sets are keyed by account, region, date and run, known only at run time.",
     PROGRESS_PREFIX: "A continued scan's progress is keyed by run, account and region, known only at run time.",
     EXPORTS_PREFIX: "OpenAPI exports are keyed by account, region, API, stage and deployment, known at run time.",
 }
@@ -61,8 +63,8 @@ def acknowledge_discovery_findings(stack: DiscoveryStack) -> None:
     bucket_arn = arn_token(stack.storage.bucket)
     prefixes = {
         stack.plan: (MANIFESTS_PREFIX,),
-        stack.scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX),
-        stack.finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, RUNS_PREFIX),
+        stack.scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
+        stack.finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))

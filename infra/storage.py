@@ -19,6 +19,7 @@ SNAPSHOTS_PREFIX = "snapshots/"
 RESULTS_PREFIX = "results/"
 RUNS_PREFIX = "runs/"
 PROGRESS_PREFIX = "progress/"
+CHANGES_PREFIX = "changes/"
 EXPORTS_PREFIX = "exports/"
 TTL_ATTRIBUTE = "expires_at"
 
@@ -66,6 +67,9 @@ class Storage(Construct):
                     id="ExpireOldSnapshots",
                     prefix=SNAPSHOTS_PREFIX,
                     expiration=Duration.days(snapshot_retention_days),
+                ),
+                s3.LifecycleRule(
+                    id="ExpireOldChangeSets", prefix=CHANGES_PREFIX, expiration=Duration.days(snapshot_retention_days)
                 ),
                 s3.LifecycleRule(
                     id="ExpireOldRunReports", prefix=RUNS_PREFIX, expiration=Duration.days(snapshot_retention_days)

@@ -33,6 +33,8 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         blobs=blobs,
         state=StateStore(clients.dynamodb, settings.table_name),
         manifest=read_manifest(blobs, planned.manifest.key) if planned.manifest else [],
+        events=clients.events,
+        bus_name=settings.event_bus_name,
     )
     logger.info("run finished", extra=summary.model_dump(exclude={"failed"}))
     metrics.add_metric(name="RunsCompleted", unit="Count", value=1)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
@@ -119,8 +123,55 @@ def test_library_layer_is_the_layers_folder_for_python_313_arm64(discovery: Temp
     layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
     staged = staged_asset(synth, layer["Properties"]["Content"])
     assert (staged / "python" / "api_discovery" / "__init__.py").is_file()
+    assert (staged / "python" / "policyuniverse" / "__init__.py").is_file()
     assert not list(staged.rglob("__pycache__")), "bytecode caches must not ship in the layer"
     assert not list(staged.rglob("*.egg-info")), "packaging metadata must not ship in the layer"
+
+
+# What a Lambda has besides our layer: the Python runtime's boto3, and AWS's Powertools layer ([all] extras).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+POWERTOOLS_PACKAGES = (
+    "aws_lambda_powertools",
+    "pydantic",
+    "pydantic_core",
+    "typing_extensions.py",
+    "annotated_types",
+    "typing_inspection",
+    "aws_xray_sdk",
+    "wrapt",
+)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_each_handler_imports_from_the_layer_the_runtime_and_powertools_alone(
+    synth: Synthesized, step: str, tmp_path: Path
+) -> None:
+    layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
+    staged = staged_asset(synth, layer["Properties"]["Content"])
+    provided = tmp_path / "provided"
+    provided.mkdir()
+    site = Path(boto3.__file__).parents[1]
+    for name in RUNTIME_PACKAGES + POWERTOOLS_PACKAGES:
+        (provided / name).symlink_to(site / name)
+    env = {
+        "PATH": os.environ["PATH"],
+        # Lambda's order: the function's code, then the layers; nothing from this project's virtualenv.
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "functions" / step), str(staged / "python"), str(provided)]),
+        "TABLE_NAME": "table",
+        "BUCKET_NAME": "bucket",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    # -S: no site-packages, so an import the layer cannot satisfy fails here as it would in Lambda.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", "import handler; print(handler.handler.__name__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -196,10 +247,12 @@ def test_scan_may_only_assume_the_customer_role_and_use_its_snapshots(
     } | {
         (action, objects(synth, prefix))
         for action in ("s3:PutObject", "s3:GetObject")
-        for prefix in ("snapshots/", "progress/", "exports/")
+        for prefix in ("snapshots/", "progress/", "exports/", "changes/")
     }
     listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
-    assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["snapshots/*", "progress/*", "exports/*"]}}
+    assert listing[0]["Condition"] == {
+        "StringLike": {"s3:prefix": ["snapshots/*", "progress/*", "exports/*", "changes/*"]}
+    }
 
 
 def test_scan_role_has_the_fixed_name_customers_trust(discovery_json: dict[str, Any], synth: Synthesized) -> None:
@@ -212,14 +265,18 @@ def test_finalize_reads_the_run_writes_reports_and_puts_events_on_the_bus(
 ) -> None:
     stack = synth.built.discovery
     role = logical_id(stack.finalize.role)  # type: ignore[arg-type]
-    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "snapshots/")}
+    reads = {
+        ("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "snapshots/", "changes/")
+    }
     assert grants(statements_of_role(discovery_json, role)) == _common(synth, "finalize", discovery_json) | reads | {
         ("s3:PutObject", objects(synth, "runs/")),
         ("s3:ListBucket", one(getatt(stack.storage.bucket))),
         ("events:PutEvents", one(getatt(stack.triggers.bus))),
     }
     listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
-    assert listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["manifests/*", "results/*", "snapshots/*"]}}
+    assert listing[0]["Condition"] == {
+        "StringLike": {"s3:prefix": ["manifests/*", "results/*", "snapshots/*", "changes/*"]}
+    }
 
 
 def test_no_function_may_touch_another_prefix_or_delete_objects(discovery_json: dict[str, Any]) -> None:

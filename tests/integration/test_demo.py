@@ -26,3 +26,5 @@ def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None
     assert sum(s.status == "complete" for s in snapshots) == 4
     assert all(s.apis for s in snapshots if s.status == "complete")
     assert store.keys("runs/") and store.keys("manifests/")
+    assert (tmp_path / "report.html").is_file() and len(store.keys("changes/")) == 4
+    assert "Events on the emulator's bus:" in result.output and "Target Scan Failed 2" in result.output

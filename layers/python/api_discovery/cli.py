@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from api_discovery.cli_reports import diff_command, report_command, write_html
 from api_discovery.registry import RegisteredAccount
 from api_discovery.runner import LocalRun, run_local
 from api_discovery.schema import write_schemas
@@ -33,6 +34,10 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 def main() -> None:
     app()
+
+
+app.command("report")(report_command)
+app.command("diff")(diff_command)
 
 
 def _run_with_progress(**kwargs: object) -> LocalRun:
@@ -113,6 +118,11 @@ def demo(
     outcome = run_demo(out=out, workers=workers, run=_run_with_progress, console=console)
     print_targets(outcome.run, outcome.expected_failures)
     print_inventory(outcome.blobs, outcome.run)
+    sent = outcome.run.summary.events
+    console.print(
+        f"Events on the emulator's bus: {sum(sent.values())} ({', '.join(f'{k} {v}' for k, v in sent.items())})"
+    )
+    console.print(f"HTML report: [bold]{write_html(outcome.blobs, out, outcome.run.plan.run_id)}[/]")
     console.print(f"Snapshots: {outcome.bucket_uri} (emulator), copied to [bold]{out}/{SNAPSHOT_PREFIX}[/]")
     console.print(f"Run record: {out}/runs/run={outcome.run.plan.run_id}.json")
     console.print(f"Demo finished in {time.monotonic() - started:.1f} s")

@@ -21,6 +21,7 @@ from api_discovery.workflow import PlanSettings, ScanRequest
 
 DEMO_BUCKET = "api-discovery-demo"
 DEMO_TABLE = "api-discovery-demo"
+DEMO_BUS = "api-discovery"
 DEMO_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -105,6 +106,8 @@ def run_demo(*, out: Path, workers: int, run: Callable[..., LocalRun], console: 
         s3.create_bucket(Bucket=DEMO_BUCKET)
         dynamodb = session.client("dynamodb")
         create_table(dynamodb, DEMO_TABLE)
+        events = session.client("events")
+        events.create_event_bus(Name=DEMO_BUS)
         registered = register(estate, Registry(dynamodb, DEMO_TABLE))
         blobs = S3BlobStore(s3, DEMO_BUCKET)
         local_run = run(
@@ -115,6 +118,8 @@ def run_demo(*, out: Path, workers: int, run: Callable[..., LocalRun], console: 
             state=StateStore(dynamodb, DEMO_TABLE),
             session_factory=boto3.Session,
             max_workers=workers,
+            events=events,
+            bus_name=DEMO_BUS,
         )
         export(blobs, LocalBlobStore(out))
         return DemoOutcome(

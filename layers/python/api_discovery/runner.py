@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any
 
 from api_discovery.blobs import BlobStore
 from api_discovery.registry import RegisteredAccount
@@ -44,6 +45,8 @@ def run_local(
     options: ScanOptions | None = None,
     on_plan: Callable[[PlanResult], None] | None = None,
     on_result: Progress | None = None,
+    events: Any = None,
+    bus_name: str | None = None,
 ) -> LocalRun:
     planned = plan(request, registered=registered, settings=settings, blobs=blobs)
     if on_plan:
@@ -60,5 +63,5 @@ def run_local(
             results.append(result)
             if on_result:
                 on_result(result)
-    summary = finalize(planned, results, blobs=blobs, state=state, manifest=targets)
+    summary = finalize(planned, results, blobs=blobs, state=state, manifest=targets, events=events, bus_name=bus_name)
     return LocalRun(plan=planned, results=sorted(results, key=lambda r: (r.account_id, r.region)), summary=summary)

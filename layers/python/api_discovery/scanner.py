@@ -105,7 +105,7 @@ def scan_until(
     )
     if progress.rest_pending or progress.v2_pending:
         return progress
-    return _snapshot(progress, ctx.region)
+    return _snapshot(progress)
 
 
 def _context(target: Target, base: boto3.Session, counter: CallCounter, opts: ScanOptions) -> ScanContext:
@@ -141,7 +141,8 @@ class _Lanes:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self.main = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="calls")
-        self.resources = ThreadPoolExecutor(max_workers=max(1, workers // 4), thread_name_prefix="get-resources")
+        # Enough GetResources calls waiting that its own quota, not the shared one, sets their pace.
+        self.resources = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="get-resources")
 
     def __enter__(self) -> _Lanes:
         return self
@@ -239,6 +240,7 @@ def _collect_apis(
     and once the time limit nears no new API is started."""
     window = 4 * lanes.workers
     rest_pending, v2_pending = list(progress.rest_pending), list(progress.v2_pending)
+    domains = progress.region_wide.domains if progress.region_wide else []
     done = list(progress.apis)
     in_flight: list[_Job] = []
     take_rest = True
@@ -258,14 +260,18 @@ def _collect_apis(
             wait(waiting, return_when=FIRST_COMPLETED)
         finished = [job for job in in_flight if all(f.done() for f in job.parts)]
         in_flight = [job for job in in_flight if job not in finished]
-        done += [job.build() for job in finished]
+        done += [_finish(job.build(), domains, ctx.region) for job in finished]
     return progress.model_copy(update={"rest_pending": rest_pending, "v2_pending": v2_pending, "apis": done})
 
 
-def _snapshot(progress: Progress, region: str) -> Snapshot:
+def _finish(api: Api, domains: list[Domain], region: str) -> Api:
+    """URLs and exposure as soon as an API is collected: one copy of it is ever kept, not one per step."""
+    return exposure.assess_api(normalise.with_urls(api, domains, region), domains)
+
+
+def _snapshot(progress: Progress) -> Snapshot:
     wide = progress.region_wide or RegionWide()
-    apis = sorted((normalise.with_urls(a, wide.domains, region) for a in progress.apis), key=lambda a: (a.kind, a.id))
-    apis = exposure.assess(apis, wide.domains)
+    apis = sorted(progress.apis, key=lambda a: (a.kind, a.id))
     complete = progress.lists_complete and not progress.errors
     snapshot = Snapshot(
         run_id=progress.run_id,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,13 +17,16 @@ from api_discovery.dedupe import ChangeWindows
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.exports import ExportStore
 from api_discovery.model import Snapshot
+from api_discovery.notify import Ledger, MemoryLedger, TableLedger, emit_run
 from api_discovery.progress import Progress, load_progress, save_progress
+from api_discovery.publisher import Publisher
 from api_discovery.registry import RegisteredAccount
 from api_discovery.scanner import ScanOptions, SessionFactory, TimeLeft, scan_until, utc_now
 from api_discovery.session import role_arn
 from api_discovery.snapshots import SnapshotRef, write_snapshot
 from api_discovery.state import StateStore, StateWrite
 from api_discovery.targets import ACCOUNT_ID, Target, known_regions
+from api_discovery.tracking import ChangeSet, changes_key, previous_complete_key, track
 
 MANIFEST_PREFIX = "manifests/"
 RUNS_PREFIX = "runs/"
@@ -87,6 +91,9 @@ class TargetResult(BaseModel):
     content_hash: str | None = None
     stale: bool = False
     continuation: str | None = Field(default=None, description="Progress key: call scan again with it")
+    previous_snapshot_key: str | None = Field(default=None, description="Last complete snapshot before this scan")
+    changes_key: str | None = Field(default=None, description="This scan's change set (api_discovery.tracking)")
+    change_count: int = 0
 
     @field_validator("reason")
     @classmethod
@@ -105,6 +112,8 @@ class RunSummary(BaseModel):
     routes: int
     api_calls: int
     failed: list[TargetResult]
+    changes: int = 0
+    events: dict[str, int] = Field(default_factory=dict, description="Events this finalize sent, per detail-type")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -122,8 +131,9 @@ def parse_request(payload: object) -> ScanRequest:
 
 def resolve_targets(
     request: ScanRequest, registered: Sequence[RegisteredAccount], settings: PlanSettings, run_id: str
-) -> list[Target]:
-    """Every (account, region) the request asks for, or a clear error naming what is wrong."""
+) -> tuple[int, Iterator[Target]]:
+    """How many (account, region) the request asks for and, lazily, each of them; or a clear error naming
+    what is wrong. Lazily, because 10,000 accounts x 17 regions must fit a small Lambda."""
     by_id = {a.account_id: a for a in registered if a.enabled}
     if request.accounts is None:
         chosen = list(by_id.values())
@@ -145,15 +155,19 @@ def resolve_targets(
     total = sum(len(regions) for _, regions in per_account)
     if total > settings.max_targets:
         raise InvalidScanRequestError(f"{total} targets exceed the limit of {settings.max_targets}")
-    targets = []
-    # Round-robin over accounts, so that the targets the Map runs at once belong to different accounts.
-    for rank in range(max((len(regions) for _, regions in per_account), default=0)):
+    if not total:
+        raise InvalidScanRequestError("the request resolves to no target: no enabled account is registered")
+    return total, _round_robin(per_account, run_id, settings)
+
+
+def _round_robin(
+    per_account: list[tuple[RegisteredAccount, list[str]]], run_id: str, settings: PlanSettings
+) -> Iterator[Target]:
+    """Accounts interleaved, so that the targets the Map runs at once belong to different accounts."""
+    for rank in range(max(len(regions) for _, regions in per_account)):
         for account, regions in per_account:
             if rank < len(regions):
-                targets.append(_target(account, regions[rank], len(regions), run_id, settings))
-    if not targets:
-        raise InvalidScanRequestError("the request resolves to no target: no enabled account is registered")
-    return targets
+                yield _target(account, regions[rank], len(regions), run_id, settings)
 
 
 def _target(account: RegisteredAccount, region: str, regions: int, run_id: str, settings: PlanSettings) -> Target:
@@ -184,17 +198,27 @@ def plan(
     whose targets were all claimed by an earlier event of the same window plans nothing."""
     run_id = request.run_id or new_run_id(now)
     started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    targets = resolve_targets(request, registered, settings, run_id)
+    count, targets = resolve_targets(request, registered, settings, run_id)
     if windows and request.source == "change":
-        targets = windows.claim(targets, request.requested_at)
-        if not targets:
+        claimed = windows.claim(list(targets), request.requested_at)  # a change names one account: small
+        if not claimed:
             return PlanResult(run_id=run_id, count=0, manifest=None, started_at=started)
+        count, targets = len(claimed), iter(claimed)
     key = f"{MANIFEST_PREFIX}run={run_id}.json"
-    body = json.dumps([t.model_dump() for t in targets], separators=(",", ":")).encode()
-    blobs.put(key, body)
-    return PlanResult(
-        run_id=run_id, count=len(targets), manifest=ManifestRef(bucket=bucket, key=key), started_at=started
-    )
+    blobs.put(key, _json_array(targets))
+    return PlanResult(run_id=run_id, count=count, manifest=ManifestRef(bucket=bucket, key=key), started_at=started)
+
+
+def _json_array(targets: Iterator[Target]) -> bytes:
+    """The manifest written one item at a time: only its bytes are ever held, never every Target at once."""
+    out = io.BytesIO()
+    out.write(b"[")
+    for i, target in enumerate(targets):
+        if i:
+            out.write(b",")
+        out.write(target.model_dump_json().encode())
+    out.write(b"]")
+    return out.getvalue()
 
 
 def read_manifest(blobs: BlobStore, key: str) -> list[Target]:
@@ -240,12 +264,17 @@ def scan(
             reason=f"{len(outcome.rest_pending) + len(outcome.v2_pending)} APIs left",
         )
     snapshot = outcome
+    # Read before this scan's state is applied, which moves the pointer to this very snapshot.
+    previous = previous_complete_key(state, blobs, snapshot) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
     written = state.apply(snapshot, ref) if state else StateWrite()
-    return summarize(snapshot, ref, stale=bool(written.stale and not written.written))
+    changes = track(blobs, snapshot, ref, previous)
+    return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=changes)
 
 
-def summarize(snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = False) -> TargetResult:
+def summarize(
+    snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = False, changes: ChangeSet | None = None
+) -> TargetResult:
     return TargetResult(
         run_id=snapshot.run_id,
         account_id=snapshot.account_id,
@@ -260,6 +289,9 @@ def summarize(snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = Fals
         snapshot_key=ref.key if ref else None,
         content_hash=ref.content_hash if ref else None,
         stale=stale,
+        previous_snapshot_key=changes.previous_snapshot_key if changes else None,
+        changes_key=changes_key(snapshot) if changes else None,
+        change_count=len(changes.changes) if changes else 0,
     )
 
 
@@ -270,8 +302,12 @@ def finalize(
     blobs: BlobStore,
     state: StateStore | None = None,
     manifest: Sequence[Target] | None = None,
+    events: Any = None,
+    bus_name: str | None = None,
+    publisher: Publisher | None = None,
 ) -> RunSummary:
-    """Record the run. A manifest target with no result (its scan never returned) counts as failed."""
+    """Record the run, then publish its events when an EventBridge client and bus are given (or a publisher).
+    A manifest target with no result (its scan never returned) counts as failed."""
     seen = {(r.account_id, r.region) for r in results}
     missing = [
         TargetResult(
@@ -295,9 +331,16 @@ def finalize(
         routes=sum(r.route_count for r in every),
         api_calls=sum(r.api_calls for r in every),
         failed=[r for r in every if r.status == "failed"],
+        changes=sum(r.change_count for r in every),
     )
     record = {"summary": summary.model_dump(), "targets": [r.model_dump() for r in every]}
-    blobs.put(f"{RUNS_PREFIX}run={plan_result.run_id}.json", json.dumps(record, sort_keys=True).encode())
+    record_uri = blobs.put(f"{RUNS_PREFIX}run={plan_result.run_id}.json", json.dumps(record, sort_keys=True).encode())
     if state:
         state.record_run(summary.model_dump(exclude={"failed"}), [r.model_dump() for r in every])
+    if publisher is None and events is not None and bus_name:
+        publisher = Publisher(events, bus_name)
+    if publisher is not None:
+        ledger: Ledger = TableLedger(state.client, state.table) if state else MemoryLedger()
+        sent = emit_run(summary, every, blobs=blobs, publisher=publisher, ledger=ledger, run_record_uri=record_uri)
+        summary = summary.model_copy(update={"events": sent})
     return summary
