@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHROMIUM_STAMP := $(VENV)/.chromium
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: demo test lint typecheck unit schema synth clean
+.PHONY: demo test lint typecheck unit schema synth bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The HTML report's test renders it in a real browser: Debian's Chromium.
+$(CHROMIUM_STAMP): | $(STAMP)
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 	touch $@
 
 demo: $(STAMP)
@@ -30,10 +37,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_STAMP)
+unit: $(STAMP) $(NODE_STAMP) $(CHROMIUM_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+synth: $(STAMP) $(NODE_STAMP)
+	cdk synth --quiet
+
+# Scan speed and memory against API Gateway's real quotas (about 5 minutes; bench-quick: under a minute).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 schema: $(STAMP)
 	$(BIN)/api-discovery schema --out schemas

@@ -39,17 +39,17 @@ def test_waiters_reserve_in_order_without_holding_each_other() -> None:
 
 def test_get_resources_spends_from_both_its_own_and_the_general_bucket() -> None:
     t = FakeTime()
-    budget = CallBudget(Rates(), clock=t.clock, sleep=t.sleep)
+    budget = CallBudget(Rates(get_resources_burst=5), clock=t.clock, sleep=t.sleep)
     for _ in range(25):
         budget.acquire("GetResources")
-    # 5 at once, then 2.5 per second: the 25th starts 8 s in, well inside the general 40 burst.
+    # 5 at once, then 2.5 per second: the 25th starts 8 s in, well inside the general burst.
     assert t.now == pytest.approx(8.0)
     budget.acquire("GetStages")
     assert t.now == pytest.approx(8.0)
 
 
 def test_a_share_scales_rate_and_burst_but_never_below_one_call() -> None:
-    half = Rates().share(0.5)
+    half = Rates(burst=40, get_resources_burst=5).share(0.5)
     assert (half.rate, half.burst, half.get_resources_rate, half.get_resources_burst) == (5.0, 20.0, 1.25, 2.5)
     tiny = Rates().share(0.01)
     assert tiny.burst == 1.0 and tiny.get_resources_burst == 1.0

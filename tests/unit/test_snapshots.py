@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,15 @@ from api_discovery.blobs import LocalBlobStore
 from api_discovery.errors import SnapshotFormatError
 from api_discovery.model import Api, Route, Snapshot, Stage
 from api_discovery.schema import render, schema_files
-from api_discovery.snapshots import content_hash, decode, encode, read_snapshot, snapshot_key, write_snapshot
+from api_discovery.snapshots import (
+    canonical_json,
+    content_hash,
+    decode,
+    encode,
+    read_snapshot,
+    snapshot_key,
+    write_snapshot,
+)
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 
@@ -38,6 +47,14 @@ def _snapshot(run_id: str = "r1", scanned_at: str = "2026-03-04T05:06:07.000000Z
         api_calls={"apigateway:GetRestApis": 1},
         apis=[api],
     )
+
+
+def test_streamed_encoding_is_the_canonical_json_of_the_whole_snapshot() -> None:
+    snapshot = _snapshot()
+    whole = canonical_json(snapshot.model_dump(mode="json"))
+    assert gzip.decompress(encode(snapshot)) == whole
+    content = canonical_json(snapshot.model_dump(mode="json", include={"apis", "domains", "usage_plans", "vpc_links"}))
+    assert content_hash(snapshot) == hashlib.sha256(content).hexdigest()
 
 
 def test_encoding_is_deterministic_and_round_trips() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -31,10 +33,31 @@ def api_hash(api: Api) -> str:
     return hashlib.sha256(canonical_json(api.model_dump(mode="json"))).hexdigest()
 
 
+CONTENT_FIELDS = ("apis", "domains", "usage_plans", "vpc_links")
+
+
+def canonical_chunks(model: BaseModel, fields: Sequence[str] | None = None) -> Iterator[bytes]:
+    """canonical_json(model.model_dump(mode="json")) (of `fields` only, if given), one list item at a time: a
+    large snapshot is never held as one dict tree and one string besides its models."""
+    yield b"{"
+    for i, name in enumerate(sorted(fields or type(model).model_fields)):
+        yield (b"," if i else b"") + canonical_json(name) + b":"
+        value = getattr(model, name)
+        if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            for j, item in enumerate(value):
+                yield (b"," if j else b"[") + canonical_json(item.model_dump(mode="json"))
+            yield b"]"
+        else:
+            yield canonical_json(model.model_dump(mode="json", include={name})[name])
+    yield b"}"
+
+
 def content_hash(snapshot: Snapshot) -> str:
     """What was found, without when or how: two scans of an unchanged estate hash the same."""
-    body = snapshot.model_dump(mode="json", include={"apis", "domains", "usage_plans", "vpc_links"})
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    digest = hashlib.sha256()
+    for chunk in canonical_chunks(snapshot, CONTENT_FIELDS):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def snapshot_key(snapshot: Snapshot) -> str:
@@ -46,8 +69,12 @@ def snapshot_key(snapshot: Snapshot) -> str:
 
 
 def encode(snapshot: Snapshot) -> bytes:
+    out = io.BytesIO()
     # mtime=0 so the same snapshot always gives the same bytes.
-    return gzip.compress(canonical_json(snapshot.model_dump(mode="json")), mtime=0)
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as compressed:
+        for chunk in canonical_chunks(snapshot):
+            compressed.write(chunk)
+    return out.getvalue()
 
 
 def decode(data: bytes) -> Snapshot:

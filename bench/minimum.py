@@ -1,0 +1,54 @@
+"""The fewest calls the collection rules (docs DESIGN.md, "Collection rules") need for an estate.
+
+Every list is read to its end in pages of at most 500, and an empty list still costs its one call:
+- REST: GetRestApis; per API GetResources(embed=methods) over its resources and the root, GetStages (unpaged),
+  GetAuthorizers.
+- HTTP/WebSocket: GetApis; per API GetRoutes, GetIntegrations (one integration per route in the generated
+  estates), GetAuthorizers, GetStages.
+- Region-wide: GetDomainNames in both APIs, GetBasePathMappings and GetApiMappings per domain (each domain is
+  listed by both), GetVpcLinks in both APIs, GetUsagePlans.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bench.estate import EstateSpec
+
+PAGE_SIZE = 500
+
+
+def pages(items: int, page_size: int = PAGE_SIZE) -> int:
+    """Calls to read a list of `items` to its end: an empty list still answers one (empty) page."""
+    return max(1, math.ceil(items / page_size))
+
+
+def minimum_calls(spec: EstateSpec, page_size: int = PAGE_SIZE) -> dict[str, int]:
+    """Calls by `service:Operation` (the scanner's `api_calls` keys) for one (account, region) of `spec`."""
+    rest, v2 = spec.rest_apis, spec.v2_apis
+    calls = {
+        "apigateway:GetRestApis": pages(rest, page_size),
+        "apigateway:GetResources": rest * pages(spec.resources_per_api + 1, page_size),
+        "apigateway:GetStages": rest,
+        "apigateway:GetAuthorizers": rest * pages(spec.authorizers_per_api, page_size),
+        "apigatewayv2:GetApis": pages(v2, page_size),
+        "apigatewayv2:GetRoutes": spec.http_apis * pages(spec.routes_per_http_api, page_size)
+        + spec.websocket_apis * pages(spec.routes_per_websocket_api, page_size),
+        "apigatewayv2:GetIntegrations": spec.http_apis * pages(spec.routes_per_http_api, page_size)
+        + spec.websocket_apis * pages(spec.routes_per_websocket_api, page_size),
+        "apigatewayv2:GetAuthorizers": v2 * pages(spec.authorizers_per_api, page_size),
+        "apigatewayv2:GetStages": v2 * pages(spec.stages_per_api, page_size),
+        "apigateway:GetDomainNames": pages(spec.domains, page_size),
+        "apigatewayv2:GetDomainNames": pages(spec.domains, page_size),
+        "apigateway:GetBasePathMappings": spec.domains * pages(spec.rest_mappings_per_domain, page_size),
+        "apigatewayv2:GetApiMappings": spec.domains * pages(spec.v2_mappings_per_domain, page_size),
+        "apigateway:GetVpcLinks": 1,
+        "apigatewayv2:GetVpcLinks": 1,
+        "apigateway:GetUsagePlans": 1,
+    }
+    return {op: n for op, n in sorted(calls.items()) if n}
+
+
+def api_gateway_calls(calls: dict[str, int]) -> dict[str, int]:
+    """Only the API Gateway management calls (the ones its quotas count), e.g. without sts:AssumeRole."""
+    return {op: n for op, n in sorted(calls.items()) if op.startswith(("apigateway:", "apigatewayv2:"))}
