@@ -47,7 +47,8 @@ def peak_rss_mb() -> float:
 
 
 def scan_options(rates: dict[str, float], scope: str, page_size: int) -> ScanOptions:
-    """The scanner's own call budget set to the quotas the emulator enforces (AWS's, or the same scaled)."""
+    """The scanner's own call budget for the quotas the emulator enforces (AWS's, or the same scaled), as the
+    product sets it for AWS's."""
     from api_discovery.budget import Rates  # noqa: PLC0415 - see TASK_MODULES
     from api_discovery.quota import QuotaRates  # noqa: PLC0415
     from api_discovery.scanner import ScanOptions  # noqa: PLC0415
@@ -55,12 +56,7 @@ def scan_options(rates: dict[str, float], scope: str, page_size: int) -> ScanOpt
     if scope not in ("account", "account-region"):
         raise ValueError(f"unknown quota scope {scope!r}")
     quota = QuotaRates(**rates)
-    budget = Rates(
-        rate=quota.rate,
-        burst=quota.burst,
-        get_resources_rate=quota.get_resources_rate,
-        get_resources_burst=quota.get_resources_burst,
-    )
+    budget = Rates.within(quota.rate, quota.burst, quota.get_resources_rate, quota.get_resources_burst)
     return ScanOptions(page_size=page_size, rates=budget, scope="account" if scope == "account" else "account-region")
 
 

@@ -71,3 +71,9 @@ def test_the_budget_hooks_every_attempt_by_operation_name() -> None:
     budget.before_send(event_name="before-send.apigateway.GetResources")
     budget.before_send(event_name="before-send.apigateway.GetResources")
     assert t.now == pytest.approx(1.0)
+
+
+def test_the_default_budget_is_aws_quota_with_a_tenth_of_each_burst_held_back() -> None:
+    assert Rates() == Rates.within(rate=10, burst=40, get_resources_rate=2.5, get_resources_burst=5)
+    assert (Rates().burst, Rates().get_resources_burst) == (36.0, 4.0)
+    assert Rates.within(rate=1, burst=1, get_resources_rate=1, get_resources_burst=1).burst == 1.0

@@ -8,6 +8,7 @@ scope, and a Lambda scanning one of several regions of an account at once takes 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Scope = Literal["account", "account-region"]
+BURST_HEADROOM = 0.1
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,16 @@ class Rates:
     burst: float = 36.0
     get_resources_rate: float = 2.5
     get_resources_burst: float = 4.0
+
+    @classmethod
+    def within(cls, rate: float, burst: float, get_resources_rate: float, get_resources_burst: float) -> Rates:
+        """The budget for quotas of these rates and bursts: the rates, a tenth of each burst held back."""
+        return cls(
+            rate=rate,
+            burst=max(1.0, burst - math.ceil(burst * BURST_HEADROOM)),
+            get_resources_rate=get_resources_rate,
+            get_resources_burst=max(1.0, get_resources_burst - math.ceil(get_resources_burst * BURST_HEADROOM)),
+        )
 
     def share(self, fraction: float) -> Rates:
         """A fraction of the budget, for one of several concurrent scanners of the same scope."""
