@@ -70,18 +70,35 @@ def test_reads_pass_the_guard(session: boto3.Session, sent: list[str]) -> None:
         assert client.get_rest_apis(limit=500)["items"] == []
 
 
-def test_assume_role_is_allowed_on_the_guarded_session(session: boto3.Session) -> None:
-    client = session.client("sts")
-    with Stubber(client) as stub:
-        stub.add_response(
-            "assume_role",
-            {
-                "Credentials": {
-                    "AccessKeyId": "AKIAEXAMPLE00000",
-                    "SecretAccessKey": "s",
-                    "SessionToken": "t",
-                    "Expiration": "2030-01-01T00:00:00Z",
-                }
-            },
-        )
-        client.assume_role(RoleArn="arn:aws:iam::111111111111:role/r", RoleSessionName="api-discovery-x")
+@pytest.mark.parametrize(
+    ("service", "operation", "params"),
+    [
+        ("sts", "assume_role", {"RoleArn": "arn:aws:iam::111111111111:role/r", "RoleSessionName": "x"}),
+        ("secretsmanager", "get_secret_value", {"SecretId": "s"}),
+        ("s3", "get_object", {"Bucket": "b", "Key": "k"}),
+        ("dynamodb", "get_item", {"TableName": "t", "Key": {"pk": {"S": "x"}}}),
+    ],
+)
+def test_nothing_but_api_gateway_is_reachable_even_to_read(
+    session: boto3.Session, sent: list[str], service: str, operation: str, params: dict[str, Any]
+) -> None:
+    client = session.client(service)  # type: ignore[call-overload]
+    with pytest.raises(ReadOnlyViolationError, match="reach API Gateway only"):
+        getattr(client, operation)(**params)
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("get_api_key", {"apiKey": "k", "includeValue": True}),
+        ("get_usage_plan_keys", {"usagePlanId": "p"}),
+        ("get_usage_plan_key", {"usagePlanId": "p", "keyId": "k"}),
+    ],
+)
+def test_no_read_that_returns_api_key_values_is_sent(
+    session: boto3.Session, sent: list[str], operation: str, params: dict[str, Any]
+) -> None:
+    with pytest.raises(ReadOnlyViolationError, match="never read"):
+        getattr(session.client("apigateway"), operation)(**params)
+    assert sent == []

@@ -16,10 +16,13 @@ from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
 
 SESSION_SECONDS = 3600
 READ_PREFIXES = ("Get", "List", "Describe")
-# STS calls the scanner needs on the vendor side to reach the customer; never sent on a customer session.
-_ASSUME_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
+# A customer session talks to API Gateway and nothing else: no other service's data is ever in reach.
+CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2"})
 # Reads whose names do not say so: ExportApi is an HTTP GET, authorized as apigateway:GET.
 _OTHER_READS = frozenset({("apigatewayv2", "ExportApi")})
+# Reads that would return API key values: the parameter that asks for them, or the whole operation.
+_KEY_VALUE_PARAMS = {("apigateway", "GetApiKeys"): "includeValues", ("apigateway", "GetApiKey"): "includeValue"}
+_KEY_VALUE_OPERATIONS = frozenset({("apigateway", "GetUsagePlanKeys"), ("apigateway", "GetUsagePlanKey")})
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 10},
@@ -30,13 +33,15 @@ CLIENT_CONFIG = Config(
 
 
 def refuse_writes(model: Any, params: dict[str, Any], **_: Any) -> None:
-    """botocore `before-parameter-build` hook: refuse anything that is not a read, before it is sent."""
+    """botocore `before-parameter-build` hook: refuse anything but an API Gateway read, before it is sent."""
     service = model.service_model.service_name
     name = model.name
-    is_read = name.startswith(READ_PREFIXES) or (service, name) in _OTHER_READS
-    if not is_read and not (service == "sts" and name in _ASSUME_OPERATIONS):
+    if service not in CUSTOMER_SERVICES:
+        raise ReadOnlyViolationError(service, name, "customer sessions are read-only and reach API Gateway only")
+    if not (name.startswith(READ_PREFIXES) or (service, name) in _OTHER_READS):
         raise ReadOnlyViolationError(service, name, "customer sessions are read-only")
-    if name == "GetApiKeys" and params.get("includeValues"):
+    key_values = _KEY_VALUE_PARAMS.get((service, name))
+    if (service, name) in _KEY_VALUE_OPERATIONS or (key_values and params.get(key_values)):
         raise ReadOnlyViolationError(service, name, "API key values are never read")
 
 
