@@ -161,6 +161,8 @@ class DiscoveryConfig(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     powertools_layer_version: int = Field(default=27, ge=1)
     openapi_exports: bool = False
+    # Change events of one account and region within this many seconds collapse into one scan.
+    change_window_seconds: int = Field(default=300, ge=60, le=3600)
 
     @field_validator("schedule_expression")
     @classmethod

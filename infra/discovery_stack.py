@@ -95,6 +95,7 @@ class DiscoveryStack(Stack):
                 "MAX_TARGETS": str(config.max_targets),
                 "MAX_CONCURRENCY": str(config.map_max_concurrency),
                 "OPENAPI_EXPORTS": str(config.openapi_exports).lower(),
+                "CHANGE_WINDOW_SECONDS": str(config.change_window_seconds),
                 "EVENT_BUS_NAME": config.event_bus_name,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -168,6 +169,7 @@ class DiscoveryStack(Stack):
             max_concurrency=config.map_max_concurrency,
             tolerated_failure_percentage=config.tolerated_failure_percentage,
             log_retention_days=config.log_retention_days,
+            change_window_seconds=config.change_window_seconds,
         )
         state_machine = self.workflow.state_machine
 

@@ -75,6 +75,7 @@ class Workflow(Construct):
         max_concurrency: int,
         tolerated_failure_percentage: float,
         log_retention_days: int,
+        change_window_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -108,10 +109,23 @@ class Workflow(Construct):
 
         finalize_task = _invoke(self, "Finalize", finalize, "Diff, record the run, emit events and metrics")
 
-        definition = plan_task.next(
+        plan_task.next(
             sfn.Choice(self, "AnyTargets", comment="Zero targets (e.g. a deduplicated change event)")
             .when(sfn.Condition.number_equals("$.count", 0), sfn.Succeed(self, "NothingToScan"))
             .otherwise(scan_map.next(finalize_task))
+        )
+        # A change event's scan starts one window after the event: the first event of a window then scans
+        # after every change of that window, and plan drops the window's later events as duplicates.
+        settle = sfn.Wait(
+            self,
+            "LetChangesSettle",
+            comment="Wait out the change window, so the scan sees the whole burst of changes",
+            time=sfn.WaitTime.duration(Duration.seconds(change_window_seconds)),
+        ).next(plan_task)
+        definition = (
+            sfn.Choice(self, "FromChangeEvent", comment="Change events wait for their window to close")
+            .when(sfn.Condition.string_equals("$.source", "change"), settle)
+            .otherwise(plan_task)
         )
 
         self.state_machine_name = f"{Stack.of(self).stack_name}-workflow"

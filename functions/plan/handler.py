@@ -36,7 +36,7 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,
-        windows=ChangeWindows(clients.dynamodb, settings.table_name),
+        windows=ChangeWindows(clients.dynamodb, settings.table_name, settings.change_window_seconds),
     )
     logger.set_correlation_id(result.run_id)
     logger.info("planned", extra={"targets": result.count, "source": request.source})

@@ -186,6 +186,7 @@ def test_environment_is_the_handlers_contract(discovery_json: dict[str, Any], sy
         "MAX_TARGETS": str(TEST_CONTEXT["max_targets"]),
         "MAX_CONCURRENCY": str(TEST_CONTEXT["map_max_concurrency"]),
         "OPENAPI_EXPORTS": "false",
+        "CHANGE_WINDOW_SECONDS": "300",
         "EVENT_BUS_NAME": TEST_CONTEXT["event_bus_name"],
         "POWERTOOLS_SERVICE_NAME": "api-discovery",
         "POWERTOOLS_METRICS_NAMESPACE": "ApiDiscovery",

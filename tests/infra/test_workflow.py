@@ -24,15 +24,35 @@ def function_arn(synth: Synthesized, step: str) -> str:
 
 
 def test_flow_is_plan_then_choice_then_map_then_finalize(states: dict[str, Any]) -> None:
-    assert states["StartAt"] == "Plan"
+    assert states["StartAt"] == "FromChangeEvent"
     top = states["States"]
+    assert top["FromChangeEvent"]["Default"] == "Plan"
     assert top["Plan"]["Next"] == "AnyTargets"
     assert top["AnyTargets"]["Choices"] == [{"Variable": "$.count", "NumericEquals": 0, "Next": "NothingToScan"}]
     assert top["AnyTargets"]["Default"] == "ScanTargets"
     assert top["NothingToScan"] == {"Type": "Succeed"}
     assert top["ScanTargets"]["Next"] == "Finalize"
     assert top["Finalize"]["End"] is True
-    assert set(top) == {"Plan", "AnyTargets", "NothingToScan", "ScanTargets", "Finalize", "RejectRequest"}
+    assert set(top) == {
+        "FromChangeEvent",
+        "LetChangesSettle",
+        "Plan",
+        "AnyTargets",
+        "NothingToScan",
+        "ScanTargets",
+        "Finalize",
+        "RejectRequest",
+    }
+
+
+def test_a_change_event_waits_out_its_window_before_plan(states: dict[str, Any]) -> None:
+    top = states["States"]
+    assert top["FromChangeEvent"]["Choices"] == [
+        {"Variable": "$.source", "StringEquals": "change", "Next": "LetChangesSettle"}
+    ]
+    settle = top["LetChangesSettle"]
+    # The same window the plan step claims (CHANGE_WINDOW_SECONDS, from cdk.json's change_window_seconds).
+    assert (settle["Type"], settle["Seconds"], settle["Next"]) == ("Wait", 300, "Plan")
 
 
 @pytest.mark.parametrize(("state", "step"), [("Plan", "plan"), ("Finalize", "finalize")])

@@ -17,7 +17,9 @@ from api_discovery.registry import RegisteredAccount
 from api_discovery.state import create_table
 from api_discovery.workflow import PlanSettings, parse_request, plan
 
-REGISTERED = [RegisteredAccount(account_id="111111111111", role_name="r", regions=["eu-west-1", "us-east-1"])]
+REGISTERED = [
+    RegisteredAccount(account_id="111111111111", role_name="r", external_id="ext-1", regions=["eu-west-1", "us-east-1"])
+]
 SETTINGS = PlanSettings(default_regions=["us-east-1"])
 T0 = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
 
@@ -80,3 +82,27 @@ def test_a_change_event_for_an_unregistered_account_is_refused(windows: ChangeWi
     request = parse_request({"source": "change", "accounts": ["999999999999"], "regions": ["eu-west-1"]})
     with pytest.raises(InvalidScanRequestError, match="not registered"):
         plan(request, registered=REGISTERED, settings=SETTINGS, blobs=LocalBlobStore(tmp_path), windows=windows)
+
+
+class _FailingStore(LocalBlobStore):
+    def put(self, key: str, data: bytes, content_type: str = "application/json") -> str:
+        raise OSError("the bucket refused the manifest")
+
+
+def test_a_window_is_given_back_when_its_manifest_cannot_be_written(windows: ChangeWindows, tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="refused"):
+        plan(
+            parse_request(_change("eu-west-1", T0)),
+            registered=REGISTERED,
+            settings=SETTINGS,
+            blobs=_FailingStore(tmp_path),
+            windows=windows,
+        )
+    retried = plan(
+        parse_request(_change("eu-west-1", T0)),
+        registered=REGISTERED,
+        settings=SETTINGS,
+        blobs=LocalBlobStore(tmp_path),
+        windows=windows,
+    )
+    assert retried.count == 1

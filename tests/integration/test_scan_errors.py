@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 
-from api_discovery.blobs import S3BlobStore
+from api_discovery.blobs import LocalBlobStore, S3BlobStore
 from api_discovery.emulator import Emulator
+from api_discovery.registry import RegisteredAccount
+from api_discovery.runner import run_local
 from api_discovery.scanner import scan_target
 from api_discovery.state import StateStore, create_table
 from api_discovery.targets import Target
-from api_discovery.workflow import scan
+from api_discovery.workflow import PlanSettings, ScanRequest, scan
 from tests.integration.builders import Builder, options
 
 ACCOUNT, REGION = "410987654321", "eu-central-1"
@@ -88,3 +92,27 @@ def test_denied_role_fails_the_target_and_keeps_earlier_state(estate: dict[str, 
     assert target is not None
     assert (target["status"], target["complete_run_id"]) == ("failed", "run-1")
     assert "cannot assume" in target["reason"]
+
+
+def test_the_local_runner_records_a_crashed_target_and_finishes_the_run(
+    estate: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def crash(**_: object) -> boto3.Session:
+        raise RuntimeError("simulated crash")
+
+    run = run_local(
+        ScanRequest(source="cli"),
+        registered=[
+            RegisteredAccount(
+                account_id=ACCOUNT, role_name="ApiDiscoveryReadOnly", external_id="ext-4", regions=[REGION]
+            )
+        ],
+        settings=PlanSettings(default_regions=[REGION], split_budget=False),
+        blobs=LocalBlobStore(tmp_path),
+        state=None,
+        session_factory=crash,
+        options=options(),
+    )
+    (result,) = run.results
+    assert (result.status, result.reason) == ("failed", "RuntimeError: simulated crash")
+    assert run.summary.by_status == {"failed": 1} and LocalBlobStore(tmp_path).keys("runs/")

@@ -91,7 +91,7 @@ def test_a_multi_region_run_of_one_account_as_separate_lambdas_stays_within_its_
     # As in the deployed workflow: each target scans on its own (split) share of the account's budget.
     run = run_local(
         ScanRequest(source="schedule"),
-        registered=[RegisteredAccount(account_id=ACCOUNT, role_name="r", regions=REGIONS)],
+        registered=[RegisteredAccount(account_id=ACCOUNT, role_name="r", external_id="ext-q", regions=REGIONS)],
         settings=PlanSettings(default_regions=REGIONS, max_concurrency=3, split_budget=True),
         blobs=LocalBlobStore(tmp_path),
         state=None,

@@ -123,3 +123,22 @@ def test_a_failed_scan_keeps_the_previous_truth(store: StateStore) -> None:
     assert target is not None
     assert (target["status"], target["reason"], target["complete_run_id"]) == ("failed", "cannot assume role", "r1")
     assert target["api_count"] == 1  # from the last scan that could see
+
+
+def test_an_older_complete_scan_after_a_newer_failed_one_still_records_what_it_saw(store: StateStore) -> None:
+    error = ScanError(kind="throttling", operation="*", resource=f"{ACCOUNT}/{REGION}", code="throttling", message="x")
+    _apply(store, _snapshot("failed-later", "2026-01-02T00:00:00.000000Z", [], status="failed", errors=[error]))
+    late = _apply(store, _snapshot("complete-earlier", "2026-01-01T00:00:00.000000Z", [_api("a")]))
+    assert not late.behind and late.written == 1
+    target = store.target(ACCOUNT, REGION)
+    assert target is not None
+    assert (target["status"], target["run_id"]) == ("failed", "failed-later")  # the latest scan's outcome
+    assert target["complete_run_id"] == "complete-earlier"  # and the latest complete view
+    assert _names(store) == {"a": ("n", "present")}
+
+
+def test_a_scan_overtaken_by_a_newer_complete_one_is_behind(store: StateStore) -> None:
+    assert not _apply(store, _snapshot("new", "2026-01-02T00:00:00.000000Z", [_api("a")])).behind
+    assert _apply(store, _snapshot("old", "2026-01-01T00:00:00.000000Z", [_api("a")])).behind
+    gap = ScanError(kind="permission", operation="apigateway:GetStages", resource="restapis/a", code="A", message="m")
+    assert _apply(store, _snapshot("older", "2025-12-31T00:00:00.000000Z", [], "partial", [gap])).behind

@@ -62,7 +62,7 @@ def test_request_narrows_accounts_and_regions(tmp_path: Path) -> None:
     ("payload", "message"),
     [
         ({"accounts": ["12345"]}, "malformed account id"),
-        ({"accounts": ["444444444444"]}, "not registered or disabled: 444444444444"),
+        ({"accounts": ["555555555555"]}, "not registered or disabled: 555555555555"),
         ({"accounts": ["333333333333"]}, "not registered or disabled: 333333333333"),
         ({"accounts": ["111111111111"], "regions": ["mars-north-1"]}, "unknown region"),
         ({"accounts": []}, "accounts: Value error, must name at least one"),
@@ -81,7 +81,10 @@ def test_bad_requests_name_the_problem_and_write_nothing(
 def test_too_many_targets_are_refused(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     many = [
-        RegisteredAccount(account_id=f"{i:012d}", role_name="r", regions=["us-east-1", "eu-west-1"]) for i in range(6)
+        RegisteredAccount(
+            account_id=f"{i:012d}", role_name="r", external_id="ext-x", regions=["us-east-1", "eu-west-1"]
+        )
+        for i in range(6)
     ]
     with pytest.raises(InvalidScanRequestError, match="12 targets exceed the limit of 10"):
         plan(ScanRequest(), registered=many, settings=SETTINGS, blobs=store)
@@ -95,8 +98,10 @@ def test_nothing_registered_is_an_error_not_an_empty_run(tmp_path: Path) -> None
 
 def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Path) -> None:
     registered = [
-        RegisteredAccount(account_id="111111111111", role_name="r", regions=["us-east-1", "eu-west-1", "ap-south-1"]),
-        RegisteredAccount(account_id="222222222222", role_name="r", regions=["us-east-1"]),
+        RegisteredAccount(
+            account_id="111111111111", role_name="r", external_id="e1", regions=["us-east-1", "eu-west-1", "ap-south-1"]
+        ),
+        RegisteredAccount(account_id="222222222222", role_name="r", external_id="e2", regions=["us-east-1"]),
     ]
     store = LocalBlobStore(tmp_path)
     settings = PlanSettings(default_regions=["us-east-1"], max_concurrency=2)
@@ -114,3 +119,11 @@ def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Pa
         ScanRequest(), registered=registered, settings=settings.model_copy(update={"split_budget": False}), blobs=store
     )
     assert {t.budget_share for t in _targets(store, local)} == {1.0}
+
+
+def test_an_account_registered_without_an_external_id_is_refused(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    without = [*REGISTERED, RegisteredAccount(account_id="444444444444", role_name="ApiDiscoveryReadOnly")]
+    with pytest.raises(InvalidScanRequestError, match="registered without an ExternalId: 444444444444"):
+        plan(ScanRequest(source="schedule"), registered=without, settings=SETTINGS, blobs=store)
+    assert store.keys("") == []

@@ -147,6 +147,8 @@ def scan(
     regions = region or ([session.region_name] if session.region_name else [])
     if not regions:
         raise typer.BadParameter("no region: pass --region or configure a default region", param_hint="--region")
+    if role_name and not external_id:
+        raise typer.BadParameter("a customer role is assumed with its ExternalId", param_hint="--external-id")
     accounts = account or [session.client("sts").get_caller_identity()["Account"]]
     try:
         registered = [

@@ -1,8 +1,9 @@
 """Bursts of API change events for one (account, region) collapse into one scan per time window.
 
 A deployment pipeline emits many management calls in a few seconds (CreateResource, PutMethod, CreateDeployment
-…); each becomes a change event. The first event of a window claims the window with a conditional put; the
-others find it claimed and start nothing. The claim expires on its own through the table's TTL.
+…); each becomes a change event. The workflow waits one window after each event before planning, so the
+first event of a window plans after every change of that window: it claims the window with a conditional
+put, and the window's later events find it claimed and start nothing. Claims expire through the table's TTL.
 """
 
 from __future__ import annotations
@@ -27,14 +28,26 @@ class ChangeWindows:
 
     def claim(self, targets: Sequence[Target], requested_at: datetime | None = None) -> list[Target]:
         """The targets whose window this request is the first to claim."""
-        moment = (requested_at or datetime.now(UTC)).timestamp()
-        start = int(moment // self.window) * self.window
+        start = self._start(requested_at)
         return [t for t in targets if self._claim(t, start)]
+
+    def release(self, targets: Sequence[Target], requested_at: datetime | None = None) -> None:
+        """Give the windows back, when the run that claimed them could not be planned after all."""
+        start = self._start(requested_at)
+        for target in targets:
+            self.client.delete_item(TableName=self.table, Key=to_item(self._key(target, start)))
+
+    def _start(self, requested_at: datetime | None) -> int:
+        moment = (requested_at or datetime.now(UTC)).timestamp()
+        return int(moment // self.window) * self.window
+
+    @staticmethod
+    def _key(target: Target, start: int) -> dict[str, str]:
+        return {"pk": f"CHANGE#{target.account_id}#{target.region}", "sk": f"WINDOW#{start}"}
 
     def _claim(self, target: Target, start: int) -> bool:
         item = {
-            "pk": f"CHANGE#{target.account_id}#{target.region}",
-            "sk": f"WINDOW#{start}",
+            **self._key(target, start),
             "run_id": target.run_id,
             TTL_ATTRIBUTE: start + self.window + 86_400,
         }

@@ -57,12 +57,13 @@ def export_stages(ctx: ScanContext, store: ExportStore, kind: str, api_id: str, 
 def _fetch(ctx: ScanContext, kind: str, api_id: str, stage: str) -> bytes | None:
     body: Any = None
     if kind == "REST":
-        with ctx.part("apigateway:GetExport", f"restapis/{api_id}/stages/{stage}"):
+        # The API's own resource, so that a failed export marks that API incomplete, as any other of its parts.
+        with ctx.part("apigateway:GetExport", f"restapis/{api_id}"):
             body = ctx.apigateway.get_export(
                 restApiId=api_id, stageName=stage, exportType="oas30", accepts="application/json"
             )["body"].read()
     else:
-        with ctx.part("apigatewayv2:ExportApi", f"v2/apis/{api_id}/stages/{stage}"):
+        with ctx.part("apigatewayv2:ExportApi", f"v2/apis/{api_id}"):
             body = ctx.apigatewayv2.export_api(ApiId=api_id, Specification="OAS30", OutputType="JSON", StageName=stage)[
                 "body"
             ].read()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ from api_discovery.blobs import BlobStore
 from api_discovery.registry import RegisteredAccount
 from api_discovery.scanner import ScanOptions, SessionFactory
 from api_discovery.state import StateStore
+from api_discovery.targets import Target
 from api_discovery.workflow import (
     PlanResult,
     PlanSettings,
@@ -54,14 +55,28 @@ def run_local(
     targets = read_manifest(blobs, planned.manifest.key) if planned.manifest else []
     results: list[TargetResult] = []
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
-        futures = [
-            pool.submit(scan, t, blobs=blobs, state=state, session_factory=session_factory, options=options)
+        futures = {
+            pool.submit(scan, t, blobs=blobs, state=state, session_factory=session_factory, options=options): t
             for t in targets
-        ]
+        }
         for future in as_completed(futures):
-            result = future.result()
+            result = _result(future, futures[future])
             results.append(result)
             if on_result:
                 on_result(result)
     summary = finalize(planned, results, blobs=blobs, state=state, manifest=targets, events=events, bus_name=bus_name)
     return LocalRun(plan=planned, results=sorted(results, key=lambda r: (r.account_id, r.region)), summary=summary)
+
+
+def _result(future: Future[TargetResult], target: Target) -> TargetResult:
+    """As the workflow's Map catches a crashed scan: the target failed with its error, the run goes on."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return TargetResult(
+            run_id=target.run_id,
+            account_id=target.account_id,
+            region=target.region,
+            status="failed",
+            reason=f"{type(exc).__name__}: {exc}",
+        )

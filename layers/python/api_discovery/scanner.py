@@ -189,43 +189,61 @@ def _plain(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: normalise.iso(v) if isinstance(v, datetime) else v for k, v in raw.items() if k != "ResponseMetadata"}
 
 
+Part = tuple[ThreadPoolExecutor, Callable[..., Any], tuple[Any, ...]]
+
+
 @dataclass
 class _Job:
     """One API's calls in flight, and how to assemble the API once they are all back."""
 
-    parts: list[Future[Any]]
-    build: Callable[[], Api]
+    raw: dict[str, Any]
+    rest: bool
+    specs: list[Part]
+    build: Callable[[list[Any]], Api]
+    parts: list[Future[Any]] = field(default_factory=list)
+
+    def start(self) -> _Job:
+        self.parts = [lane.submit(fn, *args) for lane, fn, args in self.specs]
+        return self
+
+    def withdraw(self) -> bool:
+        """Cancel what has not started. True when nothing had: the API can go back to the pending list. Parts
+        cancelled beside a started one are sent again, so the API still completes and no call is lost."""
+        cancelled = [part.cancel() for part in self.parts]
+        if all(cancelled):
+            return True
+        for i, was_cancelled in enumerate(cancelled):
+            if was_cancelled:
+                lane, fn, args = self.specs[i]
+                self.parts[i] = lane.submit(fn, *args)
+        return False
 
 
-def _submit_rest(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+def _rest_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
     api_id = raw["id"]
-    routes = lanes.resources.submit(rest.rest_routes, ctx, api_id)
-    stages = lanes.main.submit(_exported, ctx, "REST", api_id, rest.rest_stages, ctx, api_id)
-    authorizers = lanes.main.submit(rest.rest_authorizers, ctx, api_id)
-    return _Job(
-        [routes, stages, authorizers],
-        lambda: normalise.rest_api(
-            raw, stages=stages.result(), routes=routes.result(), authorizers=authorizers.result()
-        ),
-    )
+    specs: list[Part] = [
+        (lanes.resources, rest.rest_routes, (ctx, api_id)),
+        (lanes.main, _exported, (ctx, "REST", api_id, rest.rest_stages, ctx, api_id)),
+        (lanes.main, rest.rest_authorizers, (ctx, api_id)),
+    ]
+    return _Job(raw, True, specs, lambda r: normalise.rest_api(raw, routes=r[0], stages=r[1], authorizers=r[2])).start()
 
 
-def _submit_v2(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+def _v2_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
     api_id = raw["ApiId"]
-    routes = lanes.main.submit(v2.v2_list, ctx, "get_routes", api_id)
-    integrations = lanes.main.submit(v2.v2_list, ctx, "get_integrations", api_id)
-    authorizers = lanes.main.submit(v2.v2_authorizers, ctx, api_id)
     kind = "WEBSOCKET" if raw.get("ProtocolType") == "WEBSOCKET" else "HTTP"
-    stages = lanes.main.submit(_exported, ctx, kind, api_id, v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))
+    specs: list[Part] = [
+        (lanes.main, v2.v2_list, (ctx, "get_routes", api_id)),
+        (lanes.main, v2.v2_list, (ctx, "get_integrations", api_id)),
+        (lanes.main, v2.v2_authorizers, (ctx, api_id)),
+        (lanes.main, _exported, (ctx, kind, api_id, v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))),
+    ]
     return _Job(
-        [routes, integrations, authorizers, stages],
-        lambda: normalise.v2_api(
-            raw,
-            stages=stages.result(),
-            authorizers=authorizers.result(),
-            routes=normalise.v2_routes(routes.result(), integrations.result()),
-        ),
-    )
+        raw,
+        False,
+        specs,
+        lambda r: normalise.v2_api(raw, routes=normalise.v2_routes(r[0], r[1]), authorizers=r[2], stages=r[3]),
+    ).start()
 
 
 def _exported(ctx: ScanContext, kind: str, api_id: str, read: Callable[..., list[Stage]], *args: Any) -> list[Stage]:
@@ -236,22 +254,33 @@ def _exported(ctx: ScanContext, kind: str, api_id: str, read: Callable[..., list
 def _collect_apis(
     ctx: ScanContext, lanes: _Lanes, progress: Progress, time_left: TimeLeft | None, reserve: float
 ) -> Progress:
-    """A sliding window of APIs in flight: memory stays bounded, a slow API holds one slot, not the others,
-    and once the time limit nears no new API is started."""
+    """A sliding window of APIs in flight: memory stays bounded, and a slow API holds one slot, not the others.
+    Once the time limit nears, no API is started and those whose calls have not begun go back to pending,
+    so only what is already under way must finish within the reserve."""
     window = 4 * lanes.workers
     rest_pending, v2_pending = list(progress.rest_pending), list(progress.v2_pending)
     domains = progress.region_wide.domains if progress.region_wide else []
     done = list(progress.apis)
     in_flight: list[_Job] = []
     take_rest = True
+    withdrawn = False
     while True:
         out_of_time = time_left is not None and time_left() < reserve
+        if out_of_time and not withdrawn:
+            withdrawn = True
+            kept = []
+            for job in reversed(in_flight):  # back to the front of the lists, in their order
+                if job.withdraw():
+                    (rest_pending if job.rest else v2_pending).insert(0, job.raw)
+                else:
+                    kept.append(job)
+            in_flight = kept[::-1]
         while not out_of_time and len(in_flight) < window and (rest_pending or v2_pending):
             # Alternate REST and v2 APIs: they draw on different lanes.
             if (take_rest and rest_pending) or not v2_pending:
-                in_flight.append(_submit_rest(ctx, lanes, rest_pending.pop(0)))
+                in_flight.append(_rest_job(ctx, lanes, rest_pending.pop(0)))
             else:
-                in_flight.append(_submit_v2(ctx, lanes, v2_pending.pop(0)))
+                in_flight.append(_v2_job(ctx, lanes, v2_pending.pop(0)))
             take_rest = not take_rest
         if not in_flight:
             break
@@ -260,7 +289,7 @@ def _collect_apis(
             wait(waiting, return_when=FIRST_COMPLETED)
         finished = [job for job in in_flight if all(f.done() for f in job.parts)]
         in_flight = [job for job in in_flight if job not in finished]
-        done += [_finish(job.build(), domains, ctx.region) for job in finished]
+        done += [_finish(job.build([f.result() for f in job.parts]), domains, ctx.region) for job in finished]
     return progress.model_copy(update={"rest_pending": rest_pending, "v2_pending": v2_pending, "apis": done})
 
 

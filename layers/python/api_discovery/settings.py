@@ -23,6 +23,7 @@ class LambdaSettings(BaseModel):
     max_concurrency: int = Field(default=40, ge=1, description="The scan Map's MaxConcurrency")
     event_bus_name: str | None = None
     openapi_exports: bool = False
+    change_window_seconds: int = Field(default=300, ge=1)
 
     @field_validator("default_regions", mode="before")
     @classmethod
@@ -43,6 +44,7 @@ class LambdaSettings(BaseModel):
             "max_concurrency": "MAX_CONCURRENCY",
             "event_bus_name": "EVENT_BUS_NAME",
             "openapi_exports": "OPENAPI_EXPORTS",
+            "change_window_seconds": "CHANGE_WINDOW_SECONDS",
         }
         try:
             return cls.model_validate({field: env[var] for field, var in names.items() if env.get(var)})

@@ -23,8 +23,6 @@ TTL_ATTRIBUTE = "expires_at"
 RUN_RECORD_DAYS = 400
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-# Only a scan at least as new as the stored one may write.
-_NOT_OLDER = "attribute_not_exists(pk) OR scanned_at <= :scanned_at"
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +61,7 @@ class StateWrite:
     written: int = 0
     removed: int = 0
     stale: int = 0  # a newer scan had already written: left alone
+    behind: bool = False  # a newer scan of the target, complete if this one is, was already recorded
 
 
 class StateStore:
@@ -74,10 +73,15 @@ class StateStore:
         """Record a scan. A failed scan only updates its target's record; a partial one leaves APIs it saw only
         in part as they were; only a complete scan marks APIs that are gone as removed."""
         result = StateWrite()
-        if not self._update_target(snapshot, ref):
+        recorded = self._update_target(snapshot, ref)
+        if not recorded:
             result.stale += 1
-            return result
-        if snapshot.status == "failed":
+        if snapshot.status == "complete" and ref:
+            # Its own age check: only a newer complete scan, not a newer failed or partial one, overtakes it.
+            recorded = self._update_complete(snapshot, ref)
+        result.behind = not recorded
+        if snapshot.status == "failed" or result.behind:
+            # Behind a newer view, its APIs are old news, and one it saw that the newer view did not is gone.
             return result
         incomplete = {e.resource.rsplit("/", 1)[-1] for e in snapshot.errors}
         for api in snapshot.apis:
@@ -146,14 +150,23 @@ class StateStore:
         remove = ["reason"]
         if snapshot.status != "failed":
             values["api_count"] = len(snapshot.apis)
-        if snapshot.status == "complete" and ref:
-            values |= {
-                "complete_run_id": snapshot.run_id,
-                "complete_snapshot_key": ref.key,
-                "content_hash": ref.content_hash,
-            }
         return self._conditional_update(
             target_key(snapshot.account_id, snapshot.region), values, remove, snapshot.scanned_at
+        )
+
+    def _update_complete(self, snapshot: Snapshot, ref: SnapshotRef) -> bool:
+        values = {
+            "complete_run_id": snapshot.run_id,
+            "complete_snapshot_key": ref.key,
+            "complete_scanned_at": snapshot.scanned_at,
+            "content_hash": ref.content_hash,
+        }
+        return self._conditional_update(
+            target_key(snapshot.account_id, snapshot.region),
+            values,
+            [],
+            snapshot.scanned_at,
+            age="complete_scanned_at",
         )
 
     def _update_api(self, snapshot: Snapshot, api: Api, ref: SnapshotRef | None) -> bool:
@@ -198,6 +211,7 @@ class StateStore:
         remove: list[str],
         scanned_at: str,
         first_seen: str | None = None,
+        age: str = "scanned_at",
     ) -> bool:
         names = {f"#{i}": k for i, k in enumerate(values) if values[k] is not None}
         attr_values = {f":{i}": values[k] for i, k in enumerate(values) if values[k] is not None}
@@ -207,6 +221,7 @@ class StateStore:
             attr_values[":first"] = first_seen
             sets.append("#first = if_not_exists(#first, :first)")
         attr_values[":scanned_at"] = scanned_at
+        names["#age"] = age
         expression = "SET " + ", ".join(sets)
         dropped = [k for k in remove if k not in values or values[k] is None]
         if dropped:
@@ -217,7 +232,7 @@ class StateStore:
                 TableName=self.table,
                 Key=to_item(key),
                 UpdateExpression=expression,
-                ConditionExpression=_NOT_OLDER,
+                ConditionExpression="attribute_not_exists(#age) OR #age <= :scanned_at",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item(attr_values),
             )

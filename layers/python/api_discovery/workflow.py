@@ -145,6 +145,10 @@ def resolve_targets(
         if unknown:
             raise InvalidScanRequestError(f"account(s) not registered or disabled: {', '.join(unknown)}")
         chosen = [by_id[a] for a in dict.fromkeys(request.accounts)]
+    # The customer role trusts the scanner only with its ExternalId (the confused-deputy guard).
+    no_external_id = [a.account_id for a in chosen if a.role_name and not a.external_id]
+    if no_external_id:
+        raise InvalidScanRequestError(f"account(s) registered without an ExternalId: {', '.join(no_external_id)}")
     bad_regions = sorted(set(request.regions or []) - known_regions())
     if bad_regions:
         raise InvalidScanRequestError(f"unknown region(s): {', '.join(bad_regions)}")
@@ -172,7 +176,8 @@ def _round_robin(
 
 def _target(account: RegisteredAccount, region: str, regions: int, run_id: str, settings: PlanSettings) -> Target:
     # However the Map schedules them, at most this many of the account's targets run at once: each takes
-    # that fraction of the account's quota, so together they never exceed it.
+    # that fraction of the account's rates, so together they never exceed them. (Each keeps a burst of at
+    # least one call, so many regions starting at once may burst a few calls over; botocore retries those.)
     at_once = min(regions, settings.max_concurrency)
     return Target(
         run_id=run_id,
@@ -199,13 +204,19 @@ def plan(
     run_id = request.run_id or new_run_id(now)
     started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     count, targets = resolve_targets(request, registered, settings, run_id)
+    claimed: list[Target] = []
     if windows and request.source == "change":
         claimed = windows.claim(list(targets), request.requested_at)  # a change names one account: small
         if not claimed:
             return PlanResult(run_id=run_id, count=0, manifest=None, started_at=started)
         count, targets = len(claimed), iter(claimed)
     key = f"{MANIFEST_PREFIX}run={run_id}.json"
-    blobs.put(key, _json_array(targets))
+    try:
+        blobs.put(key, _json_array(targets))
+    except Exception:
+        if windows and claimed:
+            windows.release(claimed, request.requested_at)  # a retry, or the next event, may claim it again
+        raise
     return PlanResult(run_id=run_id, count=count, manifest=ManifestRef(bucket=bucket, key=key), started_at=started)
 
 
@@ -268,7 +279,8 @@ def scan(
     previous = previous_complete_key(state, blobs, snapshot) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
     written = state.apply(snapshot, ref) if state else StateWrite()
-    changes = track(blobs, snapshot, ref, previous)
+    # A scan overtaken by a newer one read the same previous snapshot: its changes would be stale news.
+    changes = None if written.behind else track(blobs, snapshot, ref, previous)
     return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=changes)
 
 
