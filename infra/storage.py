@@ -50,6 +50,16 @@ class Storage(Construct):
             )
         )
 
+        # What each prefix keeps, and for how long: history for the retention period, scratch for a short while.
+        expiring = {
+            "ExpireOldSnapshots": (SNAPSHOTS_PREFIX, snapshot_retention_days),
+            "ExpireOldChangeSets": (CHANGES_PREFIX, snapshot_retention_days),
+            "ExpireOldRunReports": (RUNS_PREFIX, snapshot_retention_days),
+            "ExpireManifests": (MANIFESTS_PREFIX, scratch_retention_days),
+            "ExpireMapResults": (RESULTS_PREFIX, scratch_retention_days),
+            "ExpireScanProgress": (PROGRESS_PREFIX, scratch_retention_days),
+            "ExpireOldExports": (EXPORTS_PREFIX, snapshot_retention_days),
+        }
         self.bucket = s3.Bucket(
             self,
             "Data",
@@ -63,28 +73,9 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="data/",
             lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireOldSnapshots",
-                    prefix=SNAPSHOTS_PREFIX,
-                    expiration=Duration.days(snapshot_retention_days),
-                ),
-                s3.LifecycleRule(
-                    id="ExpireOldChangeSets", prefix=CHANGES_PREFIX, expiration=Duration.days(snapshot_retention_days)
-                ),
-                s3.LifecycleRule(
-                    id="ExpireOldRunReports", prefix=RUNS_PREFIX, expiration=Duration.days(snapshot_retention_days)
-                ),
-                s3.LifecycleRule(
-                    id="ExpireManifests", prefix=MANIFESTS_PREFIX, expiration=Duration.days(scratch_retention_days)
-                ),
-                s3.LifecycleRule(
-                    id="ExpireMapResults", prefix=RESULTS_PREFIX, expiration=Duration.days(scratch_retention_days)
-                ),
-                s3.LifecycleRule(
-                    id="ExpireScanProgress", prefix=PROGRESS_PREFIX, expiration=Duration.days(scratch_retention_days)
-                ),
-                s3.LifecycleRule(
-                    id="ExpireOldExports", prefix=EXPORTS_PREFIX, expiration=Duration.days(snapshot_retention_days)
+                *(
+                    s3.LifecycleRule(id=rule_id, prefix=prefix, expiration=Duration.days(days))
+                    for rule_id, (prefix, days) in expiring.items()
                 ),
                 s3.LifecycleRule(
                     id="CleanUpVersionsAndUploads",

@@ -65,6 +65,16 @@ def test_snapshots_expire_after_the_configured_retention(discovery: Template, sy
     assert by_id["ExpireOldRunReports"]["Prefix"] == "runs/"
     assert (by_id["ExpireManifests"]["Prefix"], by_id["ExpireManifests"]["ExpirationInDays"]) == ("manifests/", scratch)
     assert (by_id["ExpireMapResults"]["Prefix"], by_id["ExpireMapResults"]["ExpirationInDays"]) == ("results/", scratch)
+    expiring = {rule["Prefix"]: rule["ExpirationInDays"] for rule in by_id.values() if "Prefix" in rule}
+    assert expiring == {
+        "snapshots/": retention,
+        "changes/": retention,
+        "runs/": retention,
+        "exports/": retention,
+        "manifests/": scratch,
+        "results/": scratch,
+        "progress/": scratch,
+    }
     cleanup = by_id["CleanUpVersionsAndUploads"]
     assert cleanup["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert cleanup["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
