@@ -112,7 +112,7 @@ def snapshot(
     region: str = REGION,
 ) -> Snapshot:
     """A snapshot as the scanner finishes it: exposure on every route, findings evaluated."""
-    assessed = exposure.assess(apis, domains or [])
+    assessed = [exposure.assess_api(api, domains or []) for api in apis]
     raw = Snapshot(
         run_id=run,
         account_id=ACCOUNT,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_discovery.exposure import VERDICTS, assess
+from api_discovery.exposure import VERDICTS, assess_api
 from api_discovery.model import Api, Domain
 from tests.unit.estate_factory import OPEN_POLICY, VPCE_POLICY, api, domain, route, stage
 
 
 def _verdicts(a: Api, domains: list[Domain] | None = None) -> dict[str, str]:
-    (assessed,) = assess([a], domains or [])
+    assessed = assess_api(a, domains or [])
     return {f"{r.method} {r.path}": r.exposure.verdict for r in assessed.routes if r.exposure}
 
 
@@ -47,7 +47,7 @@ def test_a_waf_is_a_reason_but_never_changes_the_verdict() -> None:
     with_waf = api(routes=[route(auth="NONE")])
     without = api(routes=[route(auth="NONE")], stages=[stage(web_acl_arn=None)])
     assert _only(with_waf) == _only(without) == "public-unauthenticated"
-    (assessed,) = assess([with_waf], [])
+    assessed = assess_api(with_waf, [])
     reasons = assessed.routes[0].exposure.reasons if assessed.routes[0].exposure else []
     assert any("WAF" in r for r in reasons)
 

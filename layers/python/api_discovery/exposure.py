@@ -142,7 +142,3 @@ def _entries(api: Api, domains: Sequence[Domain]) -> list[_Entry]:
 
 def _verdict(verdict: Verdict, *reasons: str) -> RouteExposure:
     return RouteExposure(verdict=verdict, reasons=list(reasons))
-
-
-def assess(apis: Sequence[Api], domains: Sequence[Domain]) -> list[Api]:
-    return [assess_api(api, domains) for api in apis]
