@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from api_discovery.quota import GET_RESOURCES, QuotaRates
+from api_discovery.local.quota_emulator import GET_RESOURCES, QuotaRates
 
 
 @dataclass(frozen=True)

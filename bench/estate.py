@@ -385,7 +385,7 @@ _USER_MAPS = frozenset({"tags", "stageVariables"})
 
 class Boto3Seeder:
     def __init__(self, endpoint_url: str, account: str, region: str) -> None:
-        from api_discovery.demo_estate import account_session  # noqa: PLC0415 - only this seeder needs it
+        from api_discovery.local.demo_estate import account_session  # noqa: PLC0415 - only this seeder needs it
 
         session: boto3.Session = account_session(endpoint_url, account)
         self.v1: Any = session.client("apigateway", endpoint_url=endpoint_url, region_name=region)
@@ -461,7 +461,7 @@ class BackendSeeder:
         from moto.apigateway.models import apigateway_backends  # noqa: PLC0415 - moto is heavy; load on use
         from moto.apigatewayv2.models import apigatewayv2_backends  # noqa: PLC0415
 
-        from api_discovery.emulator import install_moto_extensions  # noqa: PLC0415
+        from api_discovery.local.emulator import install_moto_extensions  # noqa: PLC0415
 
         install_moto_extensions()
         self.v1: Any = apigateway_backends[account][region]

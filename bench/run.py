@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api_discovery.emulator import Emulator
-from api_discovery.quota import GET_RESOURCES, QuotaMiddleware, QuotaRates, QuotaScope
+from api_discovery.local.emulator import Emulator
+from api_discovery.local.quota_emulator import GET_RESOURCES, QuotaMiddleware, QuotaRates, QuotaScope
 from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec, seed_estate
 from bench.minimum import api_gateway_calls, minimum_calls

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from api_discovery.scanner import ScanOptions
+    from api_discovery.steps.target_scan import ScanOptions
 
 # Each task imports only what it runs (a scan needs no workflow module), so that the idle memory measured
 # before it starts is the interpreter with those modules loaded, and the rest is the task's own.
 TASK_MODULES = {
-    "scan": ("boto3", "api_discovery.scanner", "api_discovery.snapshots"),
-    "naive": ("boto3", "api_discovery.demo_estate", "bench.naive"),
-    "run_local": ("boto3", "api_discovery.runner", "api_discovery.workflow"),
-    "plan": ("api_discovery.workflow", "api_discovery.blobs", "api_discovery.registry"),
+    "scan": ("boto3", "api_discovery.steps.target_scan", "api_discovery.inventory.snapshots"),
+    "naive": ("boto3", "api_discovery.local.demo_estate", "bench.naive"),
+    "run_local": ("boto3", "api_discovery.local.runner", "api_discovery.steps.plan"),
+    "plan": ("api_discovery.steps.plan", "api_discovery.blobs", "api_discovery.store.registry"),
 }
 Task = Callable[[dict[str, Any]], dict[str, Any]]
 ROLE_NAME = "ApiDiscoveryReadOnly"
@@ -49,9 +49,9 @@ def peak_rss_mb() -> float:
 def scan_options(rates: dict[str, float], scope: str, page_size: int) -> ScanOptions:
     """The scanner's own call budget for the quotas the emulator enforces (AWS's, or the same scaled), as the
     product sets it for AWS's."""
-    from api_discovery.budget import Rates  # noqa: PLC0415 - see TASK_MODULES
-    from api_discovery.quota import QuotaRates  # noqa: PLC0415
-    from api_discovery.scanner import ScanOptions  # noqa: PLC0415
+    from api_discovery.collect.budget import Rates  # noqa: PLC0415 - see TASK_MODULES
+    from api_discovery.local.quota_emulator import QuotaRates  # noqa: PLC0415
+    from api_discovery.steps.target_scan import ScanOptions  # noqa: PLC0415
 
     if scope not in ("account", "account-region"):
         raise ValueError(f"unknown quota scope {scope!r}")
@@ -63,8 +63,8 @@ def scan_options(rates: dict[str, float], scope: str, page_size: int) -> ScanOpt
 def scan(request: dict[str, Any]) -> dict[str, Any]:
     import boto3  # noqa: PLC0415 - see TASK_MODULES
 
-    from api_discovery import snapshots  # noqa: PLC0415
-    from api_discovery.scanner import scan_target  # noqa: PLC0415
+    from api_discovery.inventory import snapshots  # noqa: PLC0415
+    from api_discovery.steps.target_scan import scan_target  # noqa: PLC0415
     from api_discovery.targets import Target  # noqa: PLC0415
 
     account = request["account"]
@@ -101,7 +101,7 @@ def scan(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def naive(request: dict[str, Any]) -> dict[str, Any]:
-    from api_discovery.demo_estate import account_session  # noqa: PLC0415
+    from api_discovery.local.demo_estate import account_session  # noqa: PLC0415
     from bench.naive import naive_collect  # noqa: PLC0415
 
     session = account_session(request["endpoint_url"], request["account"])
@@ -118,9 +118,9 @@ def local_run(request: dict[str, Any]) -> dict[str, Any]:
     import boto3  # noqa: PLC0415 - see TASK_MODULES
 
     from api_discovery.blobs import LocalBlobStore  # noqa: PLC0415
-    from api_discovery.registry import RegisteredAccount  # noqa: PLC0415
-    from api_discovery.runner import run_local  # noqa: PLC0415
-    from api_discovery.workflow import PlanSettings, ScanRequest  # noqa: PLC0415
+    from api_discovery.local.runner import run_local  # noqa: PLC0415
+    from api_discovery.steps.plan import PlanSettings, ScanRequest  # noqa: PLC0415
+    from api_discovery.store.registry import RegisteredAccount  # noqa: PLC0415
 
     registered = [
         RegisteredAccount(account_id=a, regions=request["regions"], role_name=ROLE_NAME, external_id=f"bench-{a}")
@@ -161,8 +161,8 @@ def local_run(request: dict[str, Any]) -> dict[str, Any]:
 
 def plan_manifest(request: dict[str, Any]) -> dict[str, Any]:
     from api_discovery.blobs import LocalBlobStore  # noqa: PLC0415 - see TASK_MODULES
-    from api_discovery.registry import RegisteredAccount  # noqa: PLC0415
-    from api_discovery.workflow import PlanSettings, ScanRequest, plan  # noqa: PLC0415
+    from api_discovery.steps.plan import PlanSettings, ScanRequest, plan  # noqa: PLC0415
+    from api_discovery.store.registry import RegisteredAccount  # noqa: PLC0415
 
     regions: list[str] = request["regions"]
     registered = [

@@ -195,7 +195,15 @@ class DiscoveryStack(Stack):
             targets_failed_threshold=config.targets_failed_alarm_threshold,
         )
 
-        acknowledge_discovery_findings(self)
+        acknowledge_discovery_findings(
+            bucket=bucket,
+            plan=self.plan,
+            scan=self.scan,
+            finalize=self.finalize,
+            workflow=self.workflow,
+            dead_letters=self.triggers.dead_letters,
+            customer_role_name=config.customer_role_name,
+        )
 
         scanner_role = self.scan.role
         assert scanner_role is not None, "workflow_function always gives a function its own role"

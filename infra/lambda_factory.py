@@ -64,6 +64,9 @@ def powertools_layer_arn(stack: Stack, version: int) -> str:
 
 
 LAYER_EXCLUDE = ["**/__pycache__", "*.pyc", "**/*.egg-info", "**/.pytest_cache", "**/.mypy_cache"]
+LIBRARY = PROJECT_ROOT / "layers" / "python" / "api_discovery"
+# The library's packages that no Lambda runs: the CLI, reports, the local runner, the emulator and the demo.
+NOT_SHIPPED = ("local",)
 LAYER_REQUIREMENTS = PROJECT_ROOT / "layers" / "requirements.txt"
 
 
@@ -75,14 +78,17 @@ class PurePythonLayer:
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
         target = Path(output_dir) / "python"
-        shutil.copytree(
-            PROJECT_ROOT / "layers" / "python" / "api_discovery",
-            target / "api_discovery",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        shutil.copytree(LIBRARY, target / "api_discovery", ignore=_not_shipped)
         for name, version in layer_requirements().items():
             copy_distribution(name, version, target)
         return True
+
+
+def _not_shipped(folder: str, names: list[str]) -> set[str]:
+    ignored = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
+    if Path(folder).resolve() == LIBRARY:
+        ignored |= set(NOT_SHIPPED) & set(names)
+    return ignored
 
 
 def layer_requirements() -> dict[str, str]:
@@ -125,7 +131,7 @@ def library_layer(scope: Construct, construct_id: str) -> lambda_.LayerVersion:
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description="api_discovery library: collectors, model, storage, diff, findings, events",
+        description="api_discovery library: collect, inventory, analysis, store, events, steps",
     )
 
 

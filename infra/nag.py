@@ -3,9 +3,10 @@ causes it, with the reason it is accepted. Anything not listed here fails `cdk s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from infra.storage import (
@@ -17,9 +18,7 @@ from infra.storage import (
     RUNS_PREFIX,
     SNAPSHOTS_PREFIX,
 )
-
-if TYPE_CHECKING:
-    from infra.discovery_stack import DiscoveryStack
+from infra.workflow import Workflow
 
 RUNTIME_REASON = (
     "Pinned to Python 3.13, the runtime the library is tested on and for which the functions use AWS's "
@@ -59,12 +58,22 @@ def _acknowledge_prefixes(scope: IConstruct, bucket_arn: str, *prefixes: str) ->
     )
 
 
-def acknowledge_discovery_findings(stack: DiscoveryStack) -> None:
-    bucket_arn = arn_token(stack.storage.bucket)
+def acknowledge_discovery_findings(
+    *,
+    bucket: s3.Bucket,
+    plan: lambda_.Function,
+    scan: lambda_.Function,
+    finalize: lambda_.Function,
+    workflow: Workflow,
+    dead_letters: sqs.IQueue,
+    customer_role_name: str,
+) -> None:
+    """Takes the constructs it acknowledges findings on, not the stack, so that it need not import the stack."""
+    bucket_arn = arn_token(bucket)
     prefixes = {
-        stack.plan: (MANIFESTS_PREFIX,),
-        stack.scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
-        stack.finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
+        plan: (MANIFESTS_PREFIX,),
+        scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
+        finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))
@@ -73,16 +82,15 @@ def acknowledge_discovery_findings(stack: DiscoveryStack) -> None:
         Validations.of(role).acknowledge(Acknowledgment(id=iam5("*"), reason=NO_RESOURCE_LEVEL_REASON))
         _acknowledge_prefixes(role, bucket_arn, *function_prefixes)
 
-    assert stack.scan.role is not None
-    Validations.of(stack.scan.role).acknowledge(
+    assert scan.role is not None
+    Validations.of(scan.role).acknowledge(
         Acknowledgment(
-            id=iam5(f"arn:<AWS::Partition>:iam::*:role/{stack.config.customer_role_name}"),
+            id=iam5(f"arn:<AWS::Partition>:iam::*:role/{customer_role_name}"),
             reason="The scanner assumes the read-only role of whichever customer account is registered; only "
             "that role name, and each customer's trust policy admits only this role with its ExternalId.",
         )
     )
 
-    workflow = stack.workflow
     Validations.of(workflow.policy).acknowledge(
         Acknowledgment(id=iam5("*"), reason=NO_RESOURCE_LEVEL_REASON),
         *(
@@ -98,7 +106,7 @@ def acknowledge_discovery_findings(stack: DiscoveryStack) -> None:
     )
     _acknowledge_prefixes(workflow.policy, bucket_arn, MANIFESTS_PREFIX, RESULTS_PREFIX)
 
-    Validations.of(stack.triggers.dead_letters).acknowledge(
+    Validations.of(dead_letters).acknowledge(
         Acknowledgment(
             id="AwsSolutions-SQS3",
             reason="This queue is the dead-letter queue of the schedule and rule targets; it is drained by "

@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
-from api_discovery.map_results import read_map_results
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.settings import AwsClients, LambdaSettings, default_clients
-from api_discovery.state import StateStore
-from api_discovery.workflow import PlanResult, finalize, read_manifest
+from api_discovery.steps.finalize import finalize
+from api_discovery.steps.map_results import read_map_results
+from api_discovery.steps.plan import PlanResult, read_manifest
+from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
+from api_discovery.store.state import StateStore
 
 SETTINGS = LambdaSettings.from_env()
 

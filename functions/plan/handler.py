@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
-from api_discovery.dedupe import ChangeWindows
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.registry import Registry, with_default_role
-from api_discovery.settings import AwsClients, LambdaSettings, default_clients
-from api_discovery.workflow import PlanSettings, parse_request, plan
+from api_discovery.steps.plan import PlanSettings, parse_request, plan
+from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
+from api_discovery.store.change_windows import ChangeWindows
+from api_discovery.store.registry import Registry, with_default_role
 
 SETTINGS = LambdaSettings.from_env()
 

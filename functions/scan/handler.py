@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.scanner import ScanOptions, TimeLeft
-from api_discovery.settings import AwsClients, LambdaSettings, default_clients
-from api_discovery.state import StateStore
-from api_discovery.workflow import parse_scan_event, scan
+from api_discovery.steps.scan import parse_scan_event, scan
+from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
+from api_discovery.steps.target_scan import ScanOptions, TimeLeft
+from api_discovery.store.state import StateStore
 
 SETTINGS = LambdaSettings.from_env()
 

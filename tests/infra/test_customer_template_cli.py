@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from api_discovery.cli import app
+from api_discovery.local.cli import app
 
 
 def test_prints_a_template_for_this_vendor_and_external_id() -> None:

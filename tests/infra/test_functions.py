@@ -120,8 +120,7 @@ def test_library_layer_is_the_layers_folder_for_python_313_arm64(discovery: Temp
         "AWS::Lambda::LayerVersion",
         {"CompatibleRuntimes": ["python3.13"], "CompatibleArchitectures": ["arm64"]},
     )
-    layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
-    staged = staged_asset(synth, layer["Properties"]["Content"])
+    staged = staged_layer(synth).parent
     assert (staged / "python" / "api_discovery" / "__init__.py").is_file()
     assert (staged / "python" / "policyuniverse" / "__init__.py").is_file()
     assert not list(staged.rglob("__pycache__")), "bytecode caches must not ship in the layer"
@@ -142,12 +141,53 @@ POWERTOOLS_PACKAGES = (
 )
 
 
+LOCAL_TOOLS = ("moto", "typer", "rich", "werkzeug")
+# A malformed event, and the error each handler must raise for it: proof that it ran, not only imported.
+MALFORMED = {"plan": ({"source": 42}, "InvalidScanRequestError"), "finalize": ({"run_id": 42}, "ValidationError")}
+MALFORMED_DEFAULT = ({"run_id": "not a run id!"}, "InvalidScanRequestError")
+
+# Runs in an interpreter that has only the layer, the runtime's and Powertools' packages.
+LAYER_PROBE = """
+import importlib, json, pkgutil, sys
+import api_discovery
+shipped = sorted(m.name for m in pkgutil.walk_packages(api_discovery.__path__, "api_discovery."))
+for name in shipped:
+    importlib.import_module(name)
+import handler
+class Context:
+    function_name = "f"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    memory_limit_in_mb = 512
+    aws_request_id = "r"
+    def get_remaining_time_in_millis(self):
+        return 60000
+try:
+    handler.handler(json.loads(sys.argv[1]), Context())
+    raised = None
+except Exception as exc:
+    raised = type(exc).__name__
+tools = sorted(m for m in sys.modules if m.split(".")[0] in json.loads(sys.argv[2]))
+print(json.dumps({"shipped": shipped, "raised": raised, "tools": tools}))
+"""
+
+
+def staged_layer(synth: Synthesized) -> Path:
+    layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
+    return staged_asset(synth, layer["Properties"]["Content"]) / "python"
+
+
+def test_layer_ships_the_library_without_its_local_tools(synth: Synthesized) -> None:
+    staged = staged_layer(synth)
+    assert (staged / "api_discovery" / "steps" / "scan.py").is_file()
+    assert not (staged / "api_discovery" / "local").exists(), "the CLI, emulator and demo must not ship"
+    assert not [name for name in LOCAL_TOOLS if (staged / name).exists()]
+
+
 @pytest.mark.parametrize("step", STEPS)
-def test_each_handler_imports_from_the_layer_the_runtime_and_powertools_alone(
+def test_each_handler_runs_from_the_layer_the_runtime_and_powertools_alone(
     synth: Synthesized, step: str, tmp_path: Path
 ) -> None:
-    layer = next(iter(resources_of_type(synth.discovery_json, "AWS::Lambda::LayerVersion").values()))
-    staged = staged_asset(synth, layer["Properties"]["Content"])
+    staged = staged_layer(synth)
     provided = tmp_path / "provided"
     provided.mkdir()
     site = Path(boto3.__file__).parents[1]
@@ -156,15 +196,17 @@ def test_each_handler_imports_from_the_layer_the_runtime_and_powertools_alone(
     env = {
         "PATH": os.environ["PATH"],
         # Lambda's order: the function's code, then the layers; nothing from this project's virtualenv.
-        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "functions" / step), str(staged / "python"), str(provided)]),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "functions" / step), str(staged), str(provided)]),
         "TABLE_NAME": "table",
         "BUCKET_NAME": "bucket",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApiDiscovery",
     }
+    event, expected = MALFORMED.get(step, MALFORMED_DEFAULT)
     # -S: no site-packages, so an import the layer cannot satisfy fails here as it would in Lambda.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", "import handler; print(handler.handler.__name__)"],
+        [sys.executable, "-S", "-W", "ignore", "-c", LAYER_PROBE, json.dumps(event), json.dumps(LOCAL_TOOLS)],
         env=env,
         capture_output=True,
         text=True,
@@ -172,6 +214,11 @@ def test_each_handler_imports_from_the_layer_the_runtime_and_powertools_alone(
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "api_discovery.steps.target_scan" in probe["shipped"]
+    assert not [m for m in probe["shipped"] if m.startswith("api_discovery.local")]
+    assert probe["tools"] == [], f"the layer imported {probe['tools']}"
+    assert probe["raised"] == expected
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from api_discovery.budget import Rates
-from api_discovery.demo_estate import account_session
-from api_discovery.scanner import ScanOptions
+from api_discovery.collect.budget import Rates
+from api_discovery.local.demo_estate import account_session
+from api_discovery.steps.target_scan import ScanOptions
 
 # The emulator enforces no quota here; the budget's own behaviour is tested on its own.
 UNLIMITED = Rates(rate=10_000, burst=10_000, get_resources_rate=10_000, get_resources_burst=10_000)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api_discovery.emulator import Emulator
+from api_discovery.local.emulator import Emulator
 
 
 @pytest.fixture(scope="session")

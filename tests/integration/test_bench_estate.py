@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from api_discovery.emulator import Emulator
-from api_discovery.model import Route, Snapshot
-from api_discovery.scanner import scan_target
+from api_discovery.inventory.model import Route, Snapshot
+from api_discovery.local.emulator import Emulator
+from api_discovery.steps.target_scan import scan_target
 from api_discovery.targets import Target
 from bench.estate import EstateSpec, SeededEstate, seed_estate
 from bench.minimum import api_gateway_calls, minimum_calls

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api_discovery.quota import QuotaRates
+from api_discovery.local.quota_emulator import QuotaRates
 from bench.estate import EstateSpec
 from bench.run import BenchConfig, MultiTarget, PlanScale, SingleTarget, markdown, run_bench, write_results
 

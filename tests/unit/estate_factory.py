@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_discovery import exposure, findings
-from api_discovery.model import (
+from api_discovery.analysis import exposure, findings
+from api_discovery.inventory.model import (
     Api,
     Domain,
     DomainMapping,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from api_discovery.blobs import LocalBlobStore
-from api_discovery.model import Snapshot
-from api_discovery.snapshots import write_snapshot
-from api_discovery.tracking import track
-from api_discovery.workflow import ManifestRef, PlanResult, finalize, summarize
+from api_discovery.inventory.model import Snapshot
+from api_discovery.inventory.snapshots import write_snapshot
+from api_discovery.steps.finalize import finalize
+from api_discovery.steps.plan import ManifestRef, PlanResult
+from api_discovery.steps.scan import summarize
+from api_discovery.store.tracking import track
 from tests.unit.estate_factory import VPCE_POLICY, api, domain, route, snapshot, stage
 
 RUN1, RUN2 = "20260101T000000Z-aaaa", "20260102T000000Z-bbbb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api_discovery.quota import QuotaRates
+from api_discovery.local.quota_emulator import QuotaRates
 from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec
 from bench.minimum import api_gateway_calls, minimum_calls, pages

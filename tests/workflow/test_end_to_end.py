@@ -14,11 +14,11 @@ import pytest
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
-from api_discovery.demo import register
-from api_discovery.demo_estate import DemoEstate, seed_demo_estate
-from api_discovery.emulator import install_moto_extensions
-from api_discovery.registry import Registry
-from api_discovery.state import StateStore, create_table
+from api_discovery.local.demo import register
+from api_discovery.local.demo_estate import DemoEstate, seed_demo_estate
+from api_discovery.local.emulator import install_moto_extensions
+from api_discovery.store.registry import Registry
+from api_discovery.store.state import StateStore, create_table
 from tests.infra.synth import TEST_CONTEXT, logical_id, synthesized
 from tests.workflow.definition import ACCOUNT, REGION, definition_text
 from tests.workflow.harness import Invocations, complete_result_writer, deny_assume_role, for_moto, route_lambda

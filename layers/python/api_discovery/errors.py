@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Literal
 
-if TYPE_CHECKING:
-    from api_discovery.model import ErrorKind
+# What kind of failure a scan error records; part of the snapshot contract (inventory.model.ScanError).
+ErrorKind = Literal["permission", "throttling", "timeout", "assume_role", "region", "not_found", "error"]
 
 
 class DiscoveryError(Exception):

@@ -1,1 +1,1 @@
-"""Collectors: the fewest read calls that inventory one (account, region)."""
+"""Collect: read-only customer sessions, the call budget, the collectors. Imports inventory and the base."""

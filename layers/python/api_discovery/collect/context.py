@@ -16,8 +16,8 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from api_discovery.errors import TargetUnavailableError
-from api_discovery.model import ErrorKind, ScanError
+from api_discovery.errors import ErrorKind, TargetUnavailableError
+from api_discovery.inventory.model import ScanError
 
 MAX_PAGE_SIZE = 500  # both apigateway and apigatewayv2 allow 500 at most
 

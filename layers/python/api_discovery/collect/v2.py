@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_discovery import normalise
 from api_discovery.collect.context import ScanContext
-from api_discovery.model import Authorizer, Stage
+from api_discovery.inventory import normalise
+from api_discovery.inventory.model import Authorizer, Stage
 
 
 def list_v2_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:

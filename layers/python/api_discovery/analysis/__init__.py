@@ -1,0 +1,1 @@
+"""Analysis: exposure, resource policies, findings, diffs (pure). Imports inventory and the base, no store or events."""

@@ -1,0 +1,310 @@
+"""Route-level changes between a target's previous complete snapshot and a new one.
+
+Only a complete scan can say that something is gone. A partial scan reports what it saw for certain: new
+APIs and new findings about them, and changes inside the APIs it read completely, when everything region-wide
+(domains, their mappings, usage plans) was read too; never a removal, never a resolved finding. The next
+complete scan, compared with the same previous complete snapshot, settles the rest (and may report again a
+change a partial scan already reported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from api_discovery.analysis.findings import finding_key
+from api_discovery.inventory.model import Api, Domain, Route, Snapshot, Stage
+from api_discovery.inventory.snapshots import canonical_json
+
+ChangeType = Literal[
+    "api_added",
+    "api_removed",
+    "endpoint_type_changed",
+    "default_endpoint_changed",
+    "resource_policy_changed",
+    "route_added",
+    "route_removed",
+    "route_authorization_changed",
+    "route_integration_changed",
+    "route_exposure_changed",
+    "stage_added",
+    "stage_removed",
+    "stage_settings_changed",
+    "domain_added",
+    "domain_removed",
+    "domain_tls_changed",
+    "domain_mappings_changed",
+    "finding_opened",
+    "finding_resolved",
+]
+REMOVALS: frozenset[str] = frozenset({"api_removed", "route_removed", "stage_removed", "domain_removed"})
+STAGE_SETTINGS = (
+    "web_acl_arn",
+    "access_log_destination",
+    "execution_logging_level",
+    "data_trace_enabled",
+    "tracing_enabled",
+    "client_certificate_id",
+    "throttling",
+    "cache_enabled",
+    "cache_encrypted",
+)
+_AUTHORIZATION = ("authorization_type", "authorizer_id", "authorization_scopes", "api_key_required")
+_ROUTE_PARTS: tuple[tuple[ChangeType, tuple[str, ...]], ...] = (
+    ("route_authorization_changed", _AUTHORIZATION),
+    ("route_integration_changed", ("integration",)),
+)
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ChangeType
+    api_kind: str | None = None
+    api_id: str | None = None
+    subject: str  # a route ("GET /pets", "$connect"), stage name, domain name, or rule@resource
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    domain_api_ids: list[str] = []  # for domain changes: the APIs mapped before or after
+
+    @property
+    def key(self) -> str:
+        """What identifies the change within a target's change set."""
+        raw = canonical_json([self.type, self.api_kind, self.api_id, self.subject])
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def compute_changes(previous: Snapshot | None, current: Snapshot) -> list[Change]:
+    """What changed from `previous` (the last complete snapshot, None for a first scan) to `current`."""
+    if current.status == "failed":
+        return []
+    complete = current.status == "complete"
+    gaps = _incomplete_apis(current)
+    region_wide_known = complete or not _region_wide_gaps(current)
+    before = {(a.kind, a.id): a for a in previous.apis} if previous else {}
+    after = {(a.kind, a.id): a for a in current.apis}
+    changes: list[Change] = []
+    for key, api in after.items():
+        if key not in before:
+            changes.append(_api_change("api_added", api, after=api_summary(api)))
+        elif api.id not in gaps and region_wide_known:
+            changes.extend(api_changes(before[key], api))
+    if complete:
+        changes += [_api_change("api_removed", a, before=api_summary(a)) for k, a in before.items() if k not in after]
+    if region_wide_known:
+        changes.extend(domain_changes(previous.domains if previous else [], current.domains, removals=complete))
+    changes.extend(_finding_changes(previous, current, complete, gaps, region_wide_known, set(before)))
+    return changes
+
+
+def api_summary(api: Api) -> dict[str, Any]:
+    verdicts: dict[str, int] = {}
+    for route in api.routes:
+        verdict = route.exposure.verdict if route.exposure else "unknown"
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    return {
+        "kind": api.kind,
+        "id": api.id,
+        "name": api.name,
+        "endpoint_type": api.endpoint_type,
+        "default_endpoint_enabled": api.default_endpoint_enabled,
+        "stages": [s.name for s in api.stages],
+        "route_count": len(api.routes),
+        "exposure": dict(sorted(verdicts.items())),
+    }
+
+
+def api_changes(old: Api, new: Api) -> Iterator[Change]:
+    api_fields: tuple[tuple[ChangeType, str], ...] = (
+        ("endpoint_type_changed", "endpoint_type"),
+        ("default_endpoint_changed", "default_endpoint_enabled"),
+        ("resource_policy_changed", "resource_policy"),
+    )
+    for change_type, field in api_fields:
+        was, now = getattr(old, field), getattr(new, field)
+        if canonical_json(was) != canonical_json(now):
+            yield _api_change(change_type, new, {field: was}, {field: now})
+    yield from _route_changes(old, new)
+    yield from _stage_changes(old, new)
+
+
+def _route_changes(old: Api, new: Api) -> Iterator[Change]:
+    before = {route_subject(r): r for r in old.routes}
+    after = {route_subject(r): r for r in new.routes}
+    for subject, route in after.items():
+        was = before.get(subject)
+        if was is None:
+            yield _route_change("route_added", new, subject, None, _route_view(route))
+            continue
+        for change_type, fields in _ROUTE_PARTS:
+            old_part, new_part = _pick(was, fields), _pick(route, fields)
+            if old_part != new_part:
+                yield _route_change(change_type, new, subject, old_part, new_part)
+        old_verdict, new_verdict = _verdict(was), _verdict(route)
+        if old_verdict != new_verdict:
+            yield _route_change(
+                "route_exposure_changed",
+                new,
+                subject,
+                {"verdict": old_verdict},
+                {"verdict": new_verdict, "reasons": route.exposure.reasons if route.exposure else []},
+            )
+    for subject, route in before.items():
+        if subject not in after:
+            yield _route_change("route_removed", new, subject, _route_view(route), None)
+
+
+def _stage_changes(old: Api, new: Api) -> Iterator[Change]:
+    before = {s.name: s for s in old.stages}
+    after = {s.name: s for s in new.stages}
+    for name, stage in after.items():
+        was = before.get(name)
+        if was is None:
+            yield Change(type="stage_added", api_kind=new.kind, api_id=new.id, subject=name, after=_settings(stage))
+            continue
+        old_settings, new_settings = _settings(was), _settings(stage)
+        changed = [k for k in STAGE_SETTINGS if old_settings[k] != new_settings[k]]
+        if changed:
+            yield Change(
+                type="stage_settings_changed",
+                api_kind=new.kind,
+                api_id=new.id,
+                subject=name,
+                before={k: old_settings[k] for k in changed},
+                after={k: new_settings[k] for k in changed},
+            )
+    for name, stage in before.items():
+        if name not in after:
+            yield Change(type="stage_removed", api_kind=new.kind, api_id=new.id, subject=name, before=_settings(stage))
+
+
+def domain_changes(old: list[Domain], new: list[Domain], *, removals: bool = True) -> Iterator[Change]:
+    before = {d.name: d for d in old}
+    after = {d.name: d for d in new}
+    for name, domain in after.items():
+        was = before.get(name)
+        if was is None:
+            yield _domain_change("domain_added", None, domain, None, _domain_view(domain))
+            continue
+        tls = ("security_policy", "mutual_tls_truststore_uri", "mutual_tls_truststore_version", "endpoint_type")
+        old_tls, new_tls = _pick(was, tls), _pick(domain, tls)
+        if old_tls != new_tls:
+            yield _domain_change("domain_tls_changed", was, domain, old_tls, new_tls)
+        if was.mappings != domain.mappings:
+            yield _domain_change(
+                "domain_mappings_changed",
+                was,
+                domain,
+                {"mappings": [m.model_dump() for m in was.mappings]},
+                {"mappings": [m.model_dump() for m in domain.mappings]},
+            )
+    if removals:
+        for name, domain in before.items():
+            if name not in after:
+                yield _domain_change("domain_removed", domain, None, _domain_view(domain), None)
+
+
+def _finding_changes(
+    previous: Snapshot | None,
+    current: Snapshot,
+    complete: bool,
+    gaps: set[str],
+    region_wide_known: bool,
+    known_apis: set[tuple[str, str]],
+) -> Iterator[Change]:
+    before = {finding_key(f): f for f in previous.findings} if previous else {}
+    after = {finding_key(f): f for f in current.findings}
+    new_apis = {a.id for a in current.apis if (a.kind, a.id) not in known_apis}
+    kinds = {a.id: a.kind for a in current.apis} | ({a.id: a.kind for a in previous.apis} if previous else {})
+    for key, finding in after.items():
+        # On a partial scan a finding may come from what could not be read: trust it only where all was read.
+        trusted = complete or (finding.api_id not in gaps and (region_wide_known or finding.api_id in new_apis))
+        if key not in before and trusted:
+            yield Change(
+                type="finding_opened",
+                api_kind=kinds.get(finding.api_id or ""),
+                api_id=finding.api_id,
+                subject=key,
+                after=finding.model_dump(mode="json"),
+            )
+    if complete:
+        for key, finding in before.items():
+            if key not in after:
+                yield Change(
+                    type="finding_resolved",
+                    api_kind=kinds.get(finding.api_id or ""),
+                    api_id=finding.api_id,
+                    subject=key,
+                    before=finding.model_dump(mode="json"),
+                )
+
+
+def route_subject(route: Route) -> str:
+    return route.path if route.method == "*" else f"{route.method} {route.path}"
+
+
+def _incomplete_apis(snapshot: Snapshot) -> set[str]:
+    """APIs a partial scan read only in part (an error about restapis/<id> or v2/apis/<id>)."""
+    found = set()
+    for error in snapshot.errors:
+        parts = error.resource.split("/")
+        if len(parts) >= 2 and parts[-2] in ("restapis", "apis"):
+            found.add(parts[-1])
+    return found
+
+
+def _region_wide_gaps(snapshot: Snapshot) -> bool:
+    """Whether an error is about something other than one API: an API list, domains, mappings, usage plans."""
+    apis = _incomplete_apis(snapshot)
+    return any(e.resource.split("/")[-1] not in apis for e in snapshot.errors)
+
+
+def _api_change(
+    change_type: ChangeType, api: Api, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None
+) -> Change:
+    return Change(type=change_type, api_kind=api.kind, api_id=api.id, subject=api.name, before=before, after=after)
+
+
+def _route_change(
+    change_type: ChangeType, api: Api, subject: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> Change:
+    return Change(type=change_type, api_kind=api.kind, api_id=api.id, subject=subject, before=before, after=after)
+
+
+def _domain_change(
+    change_type: ChangeType,
+    old: Domain | None,
+    new: Domain | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> Change:
+    apis = {m.api_id for d in (old, new) if d for m in d.mappings}
+    either = new or old
+    name = either.name if either else ""
+    return Change(type=change_type, subject=name, before=before, after=after, domain_api_ids=sorted(apis))
+
+
+def _route_view(route: Route) -> dict[str, Any]:
+    view = _pick(route, (*_AUTHORIZATION, "integration"))
+    view["verdict"] = _verdict(route)
+    return view
+
+
+def _domain_view(domain: Domain) -> dict[str, Any]:
+    return domain.model_dump(mode="json")
+
+
+def _settings(stage: Stage) -> dict[str, Any]:
+    return _pick(stage, STAGE_SETTINGS)
+
+
+def _pick(model: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    dumped: Mapping[str, Any] = model.model_dump(mode="json", include=set(fields))
+    return {k: dumped[k] for k in fields}
+
+
+def _verdict(route: Route) -> str | None:
+    return route.exposure.verdict if route.exposure else None

@@ -1,0 +1,1 @@
+"""Inventory: the snapshot contract, normalisation into it, stored snapshots. Imports only the base modules."""

@@ -1,0 +1,217 @@
+"""`api-discovery`: the demo against an embedded emulator, and scans with the caller's own credentials."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import boto3
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from api_discovery.inventory.results import TargetResult
+from api_discovery.inventory.snapshots import SNAPSHOT_PREFIX, read_snapshot
+from api_discovery.local.cli_reports import diff_command, report_command, write_html
+from api_discovery.local.runner import LocalRun, run_local
+from api_discovery.local.schema import write_schemas
+from api_discovery.steps.plan import PlanResult, PlanSettings, ScanRequest
+from api_discovery.store.registry import RegisteredAccount
+from api_discovery.store.state import StateStore
+
+app = typer.Typer(
+    help="Discover every API Gateway API across AWS accounts and regions, read-only.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Wide enough for the inventory when output is not a terminal (CI logs, pipes).
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def main() -> None:
+    app()
+
+
+app.command("report")(report_command)
+app.command("diff")(diff_command)
+
+
+def _run_with_progress(**kwargs: object) -> LocalRun:
+    progress = Progress(
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    task = progress.add_task("planning", total=None)
+
+    def on_plan(planned: PlanResult) -> None:
+        progress.update(task, total=planned.count, description=f"run {planned.run_id}")
+
+    def on_result(result: TargetResult) -> None:
+        progress.update(task, advance=1, description=f"{result.account_id}/{result.region} {result.status}")
+
+    with progress:
+        return run_local(on_plan=on_plan, on_result=on_result, **kwargs)  # type: ignore[arg-type]
+
+
+def print_inventory(blobs: BlobStore, run: LocalRun) -> None:
+    table = Table(title=f"Inventory, run {run.plan.run_id}", show_lines=False)
+    for column in ("account", "region", "kind", "API", "endpoint", "stages", "routes", "custom domains"):
+        table.add_column(column)
+    for result in run.results:
+        if not result.snapshot_key or result.status == "failed":
+            continue
+        snapshot = read_snapshot(blobs, result.snapshot_key)
+        for api in sorted(snapshot.apis, key=lambda a: (a.kind, a.name, a.id)):
+            domains = sorted({d.name for d in snapshot.domains for m in d.mappings if m.api_id == api.id})
+            endpoint = api.endpoint_type + ("" if api.default_endpoint_enabled else " (default off)")
+            table.add_row(
+                snapshot.account_id,
+                snapshot.region,
+                api.kind,
+                f"{api.name} ({api.id})",
+                endpoint,
+                ", ".join(s.name for s in api.stages),
+                str(len(api.routes)),
+                ", ".join(domains),
+            )
+    console.print(table)
+
+
+def print_targets(run: LocalRun, expected_failures: set[str]) -> None:
+    table = Table(title="Targets")
+    for column in ("account", "region", "status", "APIs", "routes", "calls", "note"):
+        table.add_column(column)
+    colours = {"complete": "green", "partial": "yellow", "failed": "red"}
+    for r in run.results:
+        note = r.reason or ""
+        if r.account_id in expected_failures and r.status == "failed":
+            note = f"expected: {note}"
+        table.add_row(
+            r.account_id,
+            r.region,
+            f"[{colours[r.status]}]{r.status}[/]",
+            str(r.api_count),
+            str(r.route_count),
+            str(r.api_calls),
+            note,
+        )
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder the demo's snapshots are copied to")] = Path("demo-output"),
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Targets scanned at once")] = 4,
+) -> None:
+    """Seed a demo estate into an embedded AWS emulator and discover it end to end."""
+    from api_discovery.local.demo import run_demo  # noqa: PLC0415 - the emulator (moto) is only needed here
+
+    started = time.monotonic()
+    outcome = run_demo(out=out, workers=workers, run=_run_with_progress, console=console)
+    print_targets(outcome.run, outcome.expected_failures)
+    print_inventory(outcome.blobs, outcome.run)
+    sent = outcome.run.summary.events
+    console.print(
+        f"Events on the emulator's bus: {sum(sent.values())} ({', '.join(f'{k} {v}' for k, v in sent.items())})"
+    )
+    console.print(f"HTML report: [bold]{write_html(outcome.blobs, out, outcome.run.plan.run_id)}[/]")
+    console.print(f"Snapshots: {outcome.bucket_uri} (emulator), copied to [bold]{out}/{SNAPSHOT_PREFIX}[/]")
+    console.print(f"Run record: {out}/runs/run={outcome.run.plan.run_id}.json")
+    console.print(f"Demo finished in {time.monotonic() - started:.1f} s")
+    if outcome.unexpected:
+        console.print("[red]Discovery failed unexpectedly:[/] " + "; ".join(outcome.unexpected))
+        raise typer.Exit(1)
+
+
+@app.command()
+def scan(
+    account: Annotated[list[str] | None, typer.Option(help="Account to scan (repeat); default: your own")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Region to scan (repeat); default: your profile's")] = None,
+    role_name: Annotated[str | None, typer.Option(help="Role to assume in each account")] = None,
+    external_id: Annotated[str | None, typer.Option(help="ExternalId the role requires")] = None,
+    out: Annotated[Path, typer.Option(help="Local folder for snapshots")] = Path("discovery-output"),
+    bucket: Annotated[str | None, typer.Option(help="Write snapshots to this S3 bucket instead")] = None,
+    table: Annotated[str | None, typer.Option(help="Write current state to this DynamoDB table")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 4,
+) -> None:
+    """Scan real AWS (or any endpoint AWS_ENDPOINT_URL names) with your own credentials."""
+    session = boto3.Session()
+    regions = region or ([session.region_name] if session.region_name else [])
+    if not regions:
+        raise typer.BadParameter("no region: pass --region or configure a default region", param_hint="--region")
+    if role_name and not external_id:
+        raise typer.BadParameter("a customer role is assumed with its ExternalId", param_hint="--external-id")
+    accounts = account or [session.client("sts").get_caller_identity()["Account"]]
+    try:
+        registered = [
+            RegisteredAccount(account_id=a, role_name=role_name, external_id=external_id, regions=regions)
+            for a in accounts
+        ]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--account") from exc
+    blobs: BlobStore = S3BlobStore(session.client("s3"), bucket) if bucket else LocalBlobStore(out)
+    state = StateStore(session.client("dynamodb"), table) if table else None
+    run = _run_with_progress(
+        request=ScanRequest(source="cli"),
+        registered=registered,
+        settings=PlanSettings(default_regions=regions, split_budget=False),
+        blobs=blobs,
+        state=state,
+        session_factory=boto3.Session,
+        max_workers=workers,
+    )
+    print_targets(run, set())
+    print_inventory(blobs, run)
+    console.print(f"Snapshots: {blobs.uri(SNAPSHOT_PREFIX)}")
+    if run.summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command("customer-template")
+def customer_template(
+    vendor_account: Annotated[str, typer.Option(help="The vendor's AWS account id (where the scanner runs)")],
+    external_id: Annotated[str, typer.Option(help="This customer's ExternalId")],
+    role_name: Annotated[str, typer.Option(help="Name of the read-only role to create")] = "ApiDiscoveryReadOnly",
+    vendor_region: Annotated[str, typer.Option(help="Region of the vendor's event bus")] = "us-east-1",
+    forward_change_events: Annotated[bool, typer.Option(help="Also forward API Gateway change events")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output")] = None,
+) -> None:
+    """Print the CloudFormation template a customer deploys to grant read-only access."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # the CDK's Node banner
+    from infra.customer_access_stack import render_customer_template  # noqa: PLC0415 - loads the CDK (jsii)
+
+    try:
+        template = render_customer_template(
+            vendor_account,
+            external_id,
+            role_name,
+            vendor_region=vendor_region,
+            forward_change_events=forward_change_events,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if out:
+        out.write_text(template)
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(template)
+
+
+@app.command()
+def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schemas")] = Path("schemas")) -> None:
+    """Write the published JSON Schemas."""
+    for path in write_schemas(out):
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

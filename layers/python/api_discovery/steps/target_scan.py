@@ -1,0 +1,320 @@
+"""Scan one target completely, read-only, in the fewest calls, and return its snapshot.
+
+Calls run on two lanes of threads inside the target's call budget: GetResources, whose own quota is the
+tightest, on a small lane of its own, everything else on the main lane, so one huge REST API never stalls
+the rest. A scan given a time limit stops starting new APIs when the limit nears and returns its progress,
+which a later invocation resumes without repeating a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from api_discovery.analysis import exposure, findings
+from api_discovery.collect import domains as domain_calls
+from api_discovery.collect import rest, v2
+from api_discovery.collect.budget import Rates, Scope, budget_key, shared_budget
+from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
+from api_discovery.collect.exports import ExportStore, export_stages
+from api_discovery.collect.session import CLIENT_CONFIG, CallCounter, assume_customer_session, own_session
+from api_discovery.errors import TargetUnavailableError
+from api_discovery.inventory import normalise
+from api_discovery.inventory.model import Api, Domain, ScanError, Snapshot, Stage
+from api_discovery.steps.progress import Progress, RegionWide
+from api_discovery.targets import Target, known_regions
+
+SessionFactory = Callable[[], boto3.Session]
+TimeLeft = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    page_size: int = MAX_PAGE_SIZE
+    workers: int = 8  # calls in flight inside one target
+    rates: Rates = field(default_factory=Rates)
+    scope: Scope = "account"
+    reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
+    exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
+
+
+def utc_now() -> str:
+    return normalise.iso(datetime.now(UTC)) or ""
+
+
+def scan_target(
+    target: Target,
+    *,
+    session_factory: SessionFactory = boto3.Session,
+    options: ScanOptions | None = None,
+    scanned_at: str | None = None,
+) -> Snapshot:
+    """Scan to the end. Never raises for what the customer's account does: a target that cannot be read is
+    `failed` with its reason, one read in part is `partial`, and both keep what they could see."""
+    outcome = scan_until(target, session_factory=session_factory, options=options, scanned_at=scanned_at)
+    assert isinstance(outcome, Snapshot)  # without a time limit a scan always finishes
+    return outcome
+
+
+def scan_until(
+    target: Target,
+    *,
+    session_factory: SessionFactory = boto3.Session,
+    options: ScanOptions | None = None,
+    time_left: TimeLeft | None = None,
+    resume: Progress | None = None,
+    scanned_at: str | None = None,
+    exports: ExportStore | None = None,
+) -> Snapshot | Progress:
+    """Scan until done, or until `time_left()` nears `reserve_seconds`: then return the progress to resume."""
+    opts = options or ScanOptions()
+    counter = CallCounter()
+    started = resume.scanned_at if resume else (scanned_at or utc_now())
+    progress = resume or Progress(
+        run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
+    )
+    try:
+        ctx = _context(target, session_factory(), counter, opts)
+        ctx.exports = exports if opts.exports else None
+        ctx.errors.extend(progress.errors)
+        with _Lanes(opts.workers) as lanes:
+            if not progress.listed:
+                progress = _list(ctx, lanes, progress)
+            progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
+    except TargetUnavailableError as exc:
+        return Snapshot(
+            run_id=target.run_id,
+            account_id=target.account_id,
+            region=target.region,
+            scanned_at=started,
+            status="failed",
+            api_calls=progress.add_calls(counter.snapshot()),
+            api_retries=progress.add_retries(counter.retries_snapshot()),
+            errors=[ScanError(kind=exc.kind, operation="*", resource=target.label, code=exc.kind, message=str(exc))],
+        )
+    progress = progress.model_copy(
+        update={
+            "errors": ctx.errors,
+            "api_calls": progress.add_calls(counter.snapshot()),
+            "api_retries": progress.add_retries(counter.retries_snapshot()),
+        }
+    )
+    if progress.rest_pending or progress.v2_pending:
+        return progress
+    return _snapshot(progress)
+
+
+def _context(target: Target, base: boto3.Session, counter: CallCounter, opts: ScanOptions) -> ScanContext:
+    if target.region not in known_regions():
+        raise TargetUnavailableError("region", f"unknown region {target.region!r}")
+    if target.role_arn:
+        session = assume_customer_session(
+            base,
+            role=target.role_arn,
+            external_id=target.external_id,
+            region=target.region,
+            run_id=target.run_id,
+            counter=counter,
+        )
+    else:
+        session = own_session(base, region=target.region, counter=counter)
+    key = budget_key(opts.scope, target.account_id, target.region)
+    if target.budget_share < 1:
+        # A share is this target's alone (as in a Lambda of its own), never pooled with its siblings'.
+        key = f"{key}#{target.region}"
+    budget = shared_budget(key, opts.rates.share(target.budget_share))
+    session.events.register("before-send.apigateway", budget.before_send)
+    session.events.register("before-send.apigatewayv2", budget.before_send)
+    return ScanContext(
+        apigateway=session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG),
+        apigatewayv2=session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG),
+        region=target.region,
+        page_size=opts.page_size,
+    )
+
+
+class _Lanes:
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.main = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="calls")
+        # Enough GetResources calls waiting that its own quota, not the shared one, sets their pace.
+        self.resources = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="get-resources")
+
+    def __enter__(self) -> _Lanes:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.main.shutdown(wait=True, cancel_futures=True)
+        self.resources.shutdown(wait=True, cancel_futures=True)
+
+
+def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
+    """The API lists and everything region-wide: small, read once, kept in the progress."""
+    rest_list = lanes.main.submit(rest.list_rest_apis, ctx)
+    v2_list = lanes.main.submit(v2.list_v2_apis, ctx)
+    rest_domains = lanes.main.submit(domain_calls.list_rest_domains, ctx)
+    v2_domains = lanes.main.submit(domain_calls.list_v2_domains, ctx)
+    plans = lanes.main.submit(rest.usage_plans, ctx)
+    links = lanes.main.submit(rest.vpc_links, ctx)
+    rest_mappings = {
+        d["domainName"]: (d, lanes.main.submit(domain_calls.base_path_mappings, ctx, d["domainName"]))
+        for d in rest_domains.result()
+    }
+    v2_mappings = {
+        d["DomainName"]: (d, lanes.main.submit(domain_calls.api_mappings, ctx, d["DomainName"]))
+        for d in v2_domains.result()
+    }
+    found: list[Domain] = [normalise.rest_domain(raw, f.result()) for raw, f in rest_mappings.values()]
+    found += [normalise.v2_domain(raw, f.result()) for raw, f in v2_mappings.values()]
+    rest_apis, v2_apis = rest_list.result(), v2_list.result()
+    return progress.model_copy(
+        update={
+            "listed": True,
+            "lists_complete": rest_apis is not None and v2_apis is not None,
+            "rest_pending": [_plain(a) for a in rest_apis or []],
+            "v2_pending": [_plain(a) for a in v2_apis or []],
+            "region_wide": RegionWide(
+                domains=normalise.merge_domains(found), usage_plans=plans.result(), vpc_links=links.result()
+            ),
+        }
+    )
+
+
+def _plain(raw: dict[str, Any]) -> dict[str, Any]:
+    """A list entry as JSON can keep it in the progress (timestamps as strings)."""
+    return {k: normalise.iso(v) if isinstance(v, datetime) else v for k, v in raw.items() if k != "ResponseMetadata"}
+
+
+Part = tuple[ThreadPoolExecutor, Callable[..., Any], tuple[Any, ...]]
+
+
+@dataclass
+class _Job:
+    """One API's calls in flight, and how to assemble the API once they are all back."""
+
+    raw: dict[str, Any]
+    rest: bool
+    specs: list[Part]
+    build: Callable[[list[Any]], Api]
+    parts: list[Future[Any]] = field(default_factory=list)
+
+    def start(self) -> _Job:
+        self.parts = [lane.submit(fn, *args) for lane, fn, args in self.specs]
+        return self
+
+    def withdraw(self) -> bool:
+        """Cancel what has not started. True when nothing had: the API can go back to the pending list. Parts
+        cancelled beside a started one are sent again, so the API still completes and no call is lost."""
+        cancelled = [part.cancel() for part in self.parts]
+        if all(cancelled):
+            return True
+        for i, was_cancelled in enumerate(cancelled):
+            if was_cancelled:
+                lane, fn, args = self.specs[i]
+                self.parts[i] = lane.submit(fn, *args)
+        return False
+
+
+def _rest_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+    api_id = raw["id"]
+    specs: list[Part] = [
+        (lanes.resources, rest.rest_routes, (ctx, api_id)),
+        (lanes.main, _exported, (ctx, "REST", api_id, rest.rest_stages, ctx, api_id)),
+        (lanes.main, rest.rest_authorizers, (ctx, api_id)),
+    ]
+    return _Job(raw, True, specs, lambda r: normalise.rest_api(raw, routes=r[0], stages=r[1], authorizers=r[2])).start()
+
+
+def _v2_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
+    api_id = raw["ApiId"]
+    kind = "WEBSOCKET" if raw.get("ProtocolType") == "WEBSOCKET" else "HTTP"
+    specs: list[Part] = [
+        (lanes.main, v2.v2_list, (ctx, "get_routes", api_id)),
+        (lanes.main, v2.v2_list, (ctx, "get_integrations", api_id)),
+        (lanes.main, v2.v2_authorizers, (ctx, api_id)),
+        (lanes.main, _exported, (ctx, kind, api_id, v2.v2_stages, ctx, api_id, raw.get("ApiEndpoint"))),
+    ]
+    return _Job(
+        raw,
+        False,
+        specs,
+        lambda r: normalise.v2_api(raw, routes=normalise.v2_routes(r[0], r[1]), authorizers=r[2], stages=r[3]),
+    ).start()
+
+
+def _exported(ctx: ScanContext, kind: str, api_id: str, read: Callable[..., list[Stage]], *args: Any) -> list[Stage]:
+    stages = read(*args)
+    return export_stages(ctx, ctx.exports, kind, api_id, stages) if ctx.exports else stages
+
+
+def _collect_apis(
+    ctx: ScanContext, lanes: _Lanes, progress: Progress, time_left: TimeLeft | None, reserve: float
+) -> Progress:
+    """A sliding window of APIs in flight: memory stays bounded, and a slow API holds one slot, not the others.
+    Once the time limit nears, no API is started and those whose calls have not begun go back to pending,
+    so only what is already under way must finish within the reserve."""
+    window = 4 * lanes.workers
+    rest_pending, v2_pending = list(progress.rest_pending), list(progress.v2_pending)
+    domains = progress.region_wide.domains if progress.region_wide else []
+    done = list(progress.apis)
+    in_flight: list[_Job] = []
+    take_rest = True
+    withdrawn = False
+    while True:
+        out_of_time = time_left is not None and time_left() < reserve
+        if out_of_time and not withdrawn:
+            withdrawn = True
+            kept = []
+            for job in reversed(in_flight):  # back to the front of the lists, in their order
+                if job.withdraw():
+                    (rest_pending if job.rest else v2_pending).insert(0, job.raw)
+                else:
+                    kept.append(job)
+            in_flight = kept[::-1]
+        while not out_of_time and len(in_flight) < window and (rest_pending or v2_pending):
+            # Alternate REST and v2 APIs: they draw on different lanes.
+            if (take_rest and rest_pending) or not v2_pending:
+                in_flight.append(_rest_job(ctx, lanes, rest_pending.pop(0)))
+            else:
+                in_flight.append(_v2_job(ctx, lanes, v2_pending.pop(0)))
+            take_rest = not take_rest
+        if not in_flight:
+            break
+        waiting = [f for job in in_flight for f in job.parts if not f.done()]
+        if waiting:
+            wait(waiting, return_when=FIRST_COMPLETED)
+        finished = [job for job in in_flight if all(f.done() for f in job.parts)]
+        in_flight = [job for job in in_flight if job not in finished]
+        done += [_finish(job.build([f.result() for f in job.parts]), domains, ctx.region) for job in finished]
+    return progress.model_copy(update={"rest_pending": rest_pending, "v2_pending": v2_pending, "apis": done})
+
+
+def _finish(api: Api, domains: list[Domain], region: str) -> Api:
+    """URLs and exposure as soon as an API is collected: one copy of it is ever kept, not one per step."""
+    return exposure.assess_api(normalise.with_urls(api, domains, region), domains)
+
+
+def _snapshot(progress: Progress) -> Snapshot:
+    wide = progress.region_wide or RegionWide()
+    apis = sorted(progress.apis, key=lambda a: (a.kind, a.id))
+    complete = progress.lists_complete and not progress.errors
+    snapshot = Snapshot(
+        run_id=progress.run_id,
+        account_id=progress.account_id,
+        region=progress.region,
+        scanned_at=progress.scanned_at,
+        status="complete" if complete else "partial",
+        errors=progress.errors,
+        api_calls=progress.api_calls,
+        api_retries=progress.api_retries,
+        apis=apis,
+        domains=wide.domains,
+        usage_plans=wide.usage_plans,
+        vpc_links=wide.vpc_links,
+    )
+    return snapshot.model_copy(update={"findings": findings.evaluate(snapshot)})

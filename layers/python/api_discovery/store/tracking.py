@@ -1,0 +1,117 @@
+"""Change tracking in the scan step: find the target's previous complete snapshot, diff, store the change set.
+
+Why in the scan step rather than in finalize: the scan already holds the new snapshot, and reads the
+target's current state (the pointer to its last complete snapshot) just before overwriting it, so there is
+no window in which the pointer already names the new snapshot. The diffs run in parallel across the Map
+instead of one after the other in a single finalize Lambda, and finalize only reads the small change sets of
+targets that changed, then emits. Finalize stays the one place that emits events, so re-running it can be
+made idempotent in one place (api_discovery.events.notify).
+
+Out-of-order runs: a snapshot older than the last complete one is not diffed at all (baseline
+`out-of-order`): comparing it would report as changes what the newer scan already superseded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api_discovery.analysis.diff import Change, api_summary, compute_changes
+from api_discovery.blobs import BlobStore
+from api_discovery.errors import SnapshotFormatError
+from api_discovery.inventory.model import Snapshot
+from api_discovery.inventory.snapshots import SNAPSHOT_PREFIX, SnapshotRef, read_snapshot
+from api_discovery.store.state import StateStore
+
+CHANGES_PREFIX = "changes/"
+# Bounds the fallback search through a target's snapshot history when state has no usable pointer.
+MAX_HISTORY_READS = 50
+
+Baseline = Literal["first-scan", "previous-complete", "out-of-order"]
+
+
+class ChangeSet(BaseModel):
+    """One target's changes in one run, stored beside its snapshot for finalize, reports and Athena."""
+
+    account_id: str
+    region: str
+    run_id: str
+    scanned_at: str
+    status: str
+    snapshot_key: str
+    snapshot_uri: str
+    previous_run_id: str | None = None
+    previous_snapshot_key: str | None = None
+    baseline: Baseline
+    changes: list[Change]
+    apis: list[dict[str, Any]] = Field(default_factory=list, description="Summaries of the APIs the changes name")
+
+
+def previous_complete_key(state: StateStore | None, blobs: BlobStore, snapshot: Snapshot) -> str | None:
+    """The target's last complete snapshot before this run. Read it before this run's state is applied."""
+    if state is not None:
+        item = state.target(snapshot.account_id, snapshot.region) or {}
+        key = item.get("complete_snapshot_key")
+        # The same run's own snapshot means this scan is a retry whose first attempt already applied: the
+        # pointer to the one before is gone from state, so look in the history instead.
+        if key and item.get("complete_run_id") != snapshot.run_id:
+            return str(key)
+    return _from_history(blobs, snapshot)
+
+
+def _from_history(blobs: BlobStore, snapshot: Snapshot) -> str | None:
+    prefix = f"{SNAPSHOT_PREFIX}account={snapshot.account_id}/region={snapshot.region}/"
+    # Keys sort by date, then run id (time-ordered ids): newest first.
+    for key in sorted(blobs.keys(prefix), reverse=True)[:MAX_HISTORY_READS]:
+        if key.endswith(f"/run={snapshot.run_id}.json.gz"):
+            continue
+        try:
+            candidate = read_snapshot(blobs, key)
+        except SnapshotFormatError:
+            continue
+        if candidate.status == "complete":
+            return key
+    return None
+
+
+def track(blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: str | None) -> ChangeSet | None:
+    """Diff the new snapshot with the previous complete one and store the change set (none for a failed scan)."""
+    if snapshot.status == "failed":
+        return None
+    previous = read_snapshot(blobs, previous_key) if previous_key else None
+    baseline: Baseline = "previous-complete" if previous else "first-scan"
+    changes: list[Change] = []
+    if previous is not None and previous.scanned_at >= snapshot.scanned_at:
+        baseline = "out-of-order"
+    else:
+        changes = compute_changes(previous, snapshot)
+    named = {c.api_id for c in changes} | {api_id for c in changes for api_id in c.domain_api_ids}
+    change_set = ChangeSet(
+        account_id=snapshot.account_id,
+        region=snapshot.region,
+        run_id=snapshot.run_id,
+        scanned_at=snapshot.scanned_at,
+        status=snapshot.status,
+        snapshot_key=ref.key,
+        snapshot_uri=ref.uri,
+        previous_run_id=previous.run_id if previous else None,
+        previous_snapshot_key=previous_key,
+        baseline=baseline,
+        changes=changes,
+        apis=[api_summary(a) for a in snapshot.apis if a.id in named],
+    )
+    blobs.put(changes_key(snapshot), change_set.model_dump_json().encode())
+    return change_set
+
+
+def changes_key(snapshot: Snapshot) -> str:
+    return (
+        f"{CHANGES_PREFIX}account={snapshot.account_id}/region={snapshot.region}/"
+        f"date={snapshot.scanned_at[:10]}/run={snapshot.run_id}.json"
+    )
+
+
+def read_change_set(blobs: BlobStore, key: str) -> ChangeSet:
+    return ChangeSet.model_validate(json.loads(blobs.get(key)))

@@ -1,0 +1,185 @@
+"""Change tracking end to end through the emulator: scans, change sets, and the events that reach a subscriber.
+
+A rule on the discovery bus forwards every `api-discovery` event to an SQS queue, so what is asserted is what
+a subscriber receives, each detail validated against its committed schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+
+from api_discovery.blobs import S3BlobStore
+from api_discovery.local.emulator import Emulator
+from api_discovery.local.runner import LocalRun, run_local
+from api_discovery.steps.finalize import finalize
+from api_discovery.steps.plan import PlanSettings, ScanRequest, read_manifest
+from api_discovery.store.registry import RegisteredAccount
+from api_discovery.store.state import StateStore, create_table
+from tests.integration.builders import Builder, RestApi, options
+
+ACCOUNT, REGION = "210987654322", "eu-west-1"
+BUS, BUCKET, TABLE = "api-discovery", "discovery", "discovery"
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "events"
+
+
+@dataclass
+class Vendor:
+    blobs: S3BlobStore
+    state: StateStore
+    events: Any
+    sqs: Any
+    queue_url: str
+
+    def run(self) -> LocalRun:
+        return run_local(
+            ScanRequest(source="cli"),
+            registered=[
+                RegisteredAccount(
+                    account_id=ACCOUNT, regions=[REGION], role_name="ApiDiscoveryReadOnly", external_id="ext-1"
+                )
+            ],
+            settings=PlanSettings(default_regions=[REGION], split_budget=False),
+            blobs=self.blobs,
+            state=self.state,
+            session_factory=boto3.Session,
+            options=options(),
+            events=self.events,
+            bus_name=BUS,
+        )
+
+    def received(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every event the subscriber's queue holds, drained, each checked against its schema."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                event = json.loads(message["Body"])
+                assert event["source"] == "api-discovery"
+                schema = json.loads((SCHEMAS / f"{event['detail-type'].lower().replace(' ', '-')}.v1.json").read_text())
+                jsonschema.validate(event["detail"], schema)
+                found.append((event["detail-type"], event["detail"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def vendor(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Vendor:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
+    session = boto3.Session(region_name="us-east-1")
+    s3, dynamodb, events, sqs = (
+        session.client("s3"),
+        session.client("dynamodb"),
+        session.client("events"),
+        session.client("sqs"),
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    create_table(dynamodb, TABLE)
+    events.create_event_bus(Name=BUS)
+    queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["api-discovery"]}))
+    events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return Vendor(S3BlobStore(s3, BUCKET), StateStore(dynamodb, TABLE), events, sqs, queue_url)
+
+
+def _orders(b: Builder) -> RestApi:
+    api = b.rest_api("orders")
+    b.resource(api, "/orders")
+    b.method(api, "/orders", "GET", integration=b.lambda_integration("list"))
+    b.v1.create_deployment(restApiId=api.id, stageName="prod")
+    return api
+
+
+def _types(received: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
+    return Counter(t for t, _ in received)
+
+
+def _findings(received: list[tuple[str, dict[str, Any]]], detail_type: str) -> set[str]:
+    return {f"{d['finding']['rule_id']}@{d['finding']['resource']}" for t, d in received if t == detail_type}
+
+
+def test_changes_reach_subscribers_once_and_partial_scans_never_remove(
+    fresh_emulator: Emulator, vendor: Vendor
+) -> None:
+    b = Builder(fresh_emulator.url, ACCOUNT, REGION)
+    orders = _orders(b)
+    payments = b.http_api("payments")
+    b.route(payments, "GET /pay", target_uri="arn:aws:lambda:eu-west-1:210987654322:function:pay")
+    b.v2.create_stage(ApiId=payments, StageName="$default")
+
+    # Run 1, a first scan: everything is new.
+    first = vendor.run()
+    received = vendor.received()
+    assert _types(received)["API Discovered"] == 2 and _types(received)["Scan Completed"] == 1
+    assert f"public-route-unauthenticated@rest/{orders.id} GET /orders" in _findings(received, "Finding Opened")
+    assert first.summary.events == dict(sorted(_types(received).items()))
+
+    # A deployment in the customer's account: GET /orders gets IAM, POST /orders appears without any
+    # authorization, X-Ray is switched on, the HTTP API is deleted.
+    resource = orders.resources["/orders"]
+    b.v1.delete_method(restApiId=orders.id, resourceId=resource, httpMethod="GET")
+    b.method(orders, "/orders", "GET", authorizationType="AWS_IAM", integration=b.lambda_integration("list"))
+    b.method(orders, "/orders", "POST", integration=b.lambda_integration("create"))
+    b.v1.create_deployment(restApiId=orders.id, stageName="prod")
+    b.v1.update_stage(
+        restApiId=orders.id,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/tracingEnabled", "value": "true"}],
+    )
+    b.v2.delete_api(ApiId=payments)
+
+    second = vendor.run()
+    received = vendor.received()
+    counts = _types(received)
+    assert counts["API Changed"] == 1 and counts["API Removed"] == 1 and counts["API Discovered"] == 0
+    (changed,) = [d for t, d in received if t == "API Changed"]
+    assert changed["api"]["id"] == orders.id
+    assert {(c["type"], c["subject"]) for c in changed["changes"]} >= {
+        ("route_authorization_changed", "GET /orders"),
+        ("route_exposure_changed", "GET /orders"),
+        ("route_added", "POST /orders"),
+        ("stage_settings_changed", "prod"),
+    }
+    resolved = _findings(received, "Finding Resolved")
+    assert f"public-route-unauthenticated@rest/{orders.id} GET /orders" in resolved
+    assert f"stage-tracing-off@rest/{orders.id}/prod" in resolved
+    assert f"http-route-unauthorized@http/{payments} GET /pay" in resolved
+    assert f"public-route-unauthenticated@rest/{orders.id} POST /orders" in _findings(received, "Finding Opened")
+
+    # Finalize runs again for run 2 (a retried Lambda): nothing new is sent.
+    assert second.plan.manifest is not None
+    again = finalize(
+        second.plan,
+        second.results,
+        blobs=vendor.blobs,
+        state=vendor.state,
+        manifest=read_manifest(vendor.blobs, second.plan.manifest.key),
+        events=vendor.events,
+        bus_name=BUS,
+    )
+    assert again.events == {} and vendor.received() == []
+
+    # Run 3 cannot read the stages (partial): POST /orders is gone, but a partial scan cannot say so.
+    b.v1.delete_method(restApiId=orders.id, resourceId=resource, httpMethod="POST")
+    fresh_emulator.deny_operation(ACCOUNT, "apigateway:GetStages")
+    third = vendor.run()
+    assert third.summary.by_status == {"partial": 1}
+    counts = _types(vendor.received())
+    assert counts == {"Scan Completed": 1}
+
+    # Run 4 reads everything again and settles it, against run 2, the last complete scan.
+    fresh_emulator.rules.clear()
+    vendor.run()
+    received = vendor.received()
+    (changed,) = [d for t, d in received if t == "API Changed"]
+    assert ("route_removed", "POST /orders") in {(c["type"], c["subject"]) for c in changed["changes"]}
+    assert f"public-route-unauthenticated@rest/{orders.id} POST /orders" in _findings(received, "Finding Resolved")

@@ -1,0 +1,79 @@
+"""The client-side call budget: token buckets that wait instead of letting AWS refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from api_discovery.collect.budget import CallBudget, Rates, TokenBucket, budget_key, shared_budget
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_bucket_serves_its_burst_at_once_then_paces_at_its_rate() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(rate=10, burst=40, clock=t.clock, sleep=t.sleep)
+    for _ in range(40):
+        bucket.acquire()
+    assert t.slept == [] and t.now == 0
+    for _ in range(20):
+        bucket.acquire()
+    assert t.now == pytest.approx(2.0)  # 20 more calls at 10 per second
+
+
+def test_waiters_reserve_in_order_without_holding_each_other() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(rate=2, burst=1, clock=t.clock, sleep=t.sleep)
+    assert [bucket.reserve() for _ in range(4)] == pytest.approx([0.0, 0.5, 1.0, 1.5])
+
+
+def test_get_resources_spends_from_both_its_own_and_the_general_bucket() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(get_resources_burst=5), clock=t.clock, sleep=t.sleep)
+    for _ in range(25):
+        budget.acquire("GetResources")
+    # 5 at once, then 2.5 per second: the 25th starts 8 s in, well inside the general burst.
+    assert t.now == pytest.approx(8.0)
+    budget.acquire("GetStages")
+    assert t.now == pytest.approx(8.0)
+
+
+def test_a_share_scales_rate_and_burst_but_never_below_one_call() -> None:
+    half = Rates(burst=40, get_resources_burst=5).share(0.5)
+    assert (half.rate, half.burst, half.get_resources_rate, half.get_resources_burst) == (5.0, 20.0, 1.25, 2.5)
+    tiny = Rates().share(0.01)
+    assert tiny.burst == 1.0 and tiny.get_resources_burst == 1.0
+    with pytest.raises(ValueError, match="share"):
+        Rates().share(0)
+
+
+def test_scans_of_one_scope_in_one_process_share_a_budget() -> None:
+    rates = Rates(rate=3.0)
+    a = shared_budget(budget_key("account", "111111111111", "eu-west-1"), rates)
+    b = shared_budget(budget_key("account", "111111111111", "us-east-1"), rates)
+    c = shared_budget(budget_key("account-region", "111111111111", "us-east-1"), rates)
+    assert a is b and a is not c
+
+
+def test_the_budget_hooks_every_attempt_by_operation_name() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=1, burst=1, get_resources_rate=1, get_resources_burst=1), t.clock, t.sleep)
+    budget.before_send(event_name="before-send.apigateway.GetResources")
+    budget.before_send(event_name="before-send.apigateway.GetResources")
+    assert t.now == pytest.approx(1.0)
+
+
+def test_the_default_budget_is_aws_quota_with_a_tenth_of_each_burst_held_back() -> None:
+    assert Rates() == Rates.within(rate=10, burst=40, get_resources_rate=2.5, get_resources_burst=5)
+    assert (Rates().burst, Rates().get_resources_burst) == (36.0, 4.0)
+    assert Rates.within(rate=1, burst=1, get_resources_rate=1, get_resources_burst=1).burst == 1.0

@@ -1,0 +1,104 @@
+"""The read-only guard refuses anything that is not a read, before a single byte is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from api_discovery.collect.session import CallCounter, instrument
+from api_discovery.errors import ReadOnlyViolationError
+
+
+@pytest.fixture
+def sent() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def session(sent: list[str]) -> boto3.Session:
+    session = instrument(boto3.Session(region_name="us-east-1"), CallCounter())
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append(request.url)
+
+    session.events.register("before-send", record)
+    return session
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params"),
+    [
+        ("apigateway", "create_rest_api", {"name": "x"}),
+        ("apigateway", "delete_rest_api", {"restApiId": "abc"}),
+        ("apigateway", "update_stage", {"restApiId": "abc", "stageName": "prod"}),
+        (
+            "apigateway",
+            "put_method",
+            {"restApiId": "a", "resourceId": "b", "httpMethod": "GET", "authorizationType": "NONE"},
+        ),
+        ("apigatewayv2", "delete_api", {"ApiId": "abc"}),
+        ("apigatewayv2", "create_route", {"ApiId": "abc", "RouteKey": "GET /"}),
+        ("apigatewayv2", "import_api", {"Body": "{}"}),
+        ("apigatewayv2", "reimport_api", {"ApiId": "abc", "Body": "{}"}),
+        ("s3", "put_object", {"Bucket": "b", "Key": "k", "Body": b"x"}),
+    ],
+)
+def test_writes_are_refused_before_sending(
+    session: boto3.Session, sent: list[str], service: str, operation: str, params: dict[str, Any]
+) -> None:
+    client = session.client(service)  # type: ignore[call-overload]
+    with pytest.raises(ReadOnlyViolationError, match="read-only") as caught:
+        getattr(client, operation)(**params)
+    assert caught.value.service == service
+    assert sent == []
+
+
+def test_api_key_values_are_never_requested(session: boto3.Session, sent: list[str]) -> None:
+    client = session.client("apigateway")
+    with pytest.raises(ReadOnlyViolationError, match="never read"):
+        client.get_api_keys(includeValues=True)
+    assert sent == []
+
+
+def test_reads_pass_the_guard(session: boto3.Session, sent: list[str]) -> None:
+    client = session.client("apigateway")
+    with Stubber(client) as stub:
+        stub.add_response("get_rest_apis", {"items": []}, {"limit": 500})
+        assert client.get_rest_apis(limit=500)["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params"),
+    [
+        ("sts", "assume_role", {"RoleArn": "arn:aws:iam::111111111111:role/r", "RoleSessionName": "x"}),
+        ("secretsmanager", "get_secret_value", {"SecretId": "s"}),
+        ("s3", "get_object", {"Bucket": "b", "Key": "k"}),
+        ("dynamodb", "get_item", {"TableName": "t", "Key": {"pk": {"S": "x"}}}),
+    ],
+)
+def test_nothing_but_api_gateway_is_reachable_even_to_read(
+    session: boto3.Session, sent: list[str], service: str, operation: str, params: dict[str, Any]
+) -> None:
+    client = session.client(service)  # type: ignore[call-overload]
+    with pytest.raises(ReadOnlyViolationError, match="reach API Gateway only"):
+        getattr(client, operation)(**params)
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("get_api_key", {"apiKey": "k", "includeValue": True}),
+        ("get_usage_plan_keys", {"usagePlanId": "p"}),
+        ("get_usage_plan_key", {"usagePlanId": "p", "keyId": "k"}),
+    ],
+)
+def test_no_read_that_returns_api_key_values_is_sent(
+    session: boto3.Session, sent: list[str], operation: str, params: dict[str, Any]
+) -> None:
+    with pytest.raises(ReadOnlyViolationError, match="never read"):
+        getattr(session.client("apigateway"), operation)(**params)
+    assert sent == []
