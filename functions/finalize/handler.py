@@ -1,4 +1,4 @@
-"""Finalize: gather the Map's results, record the run, report it."""
+"""Finalize: gather a Map round's results; once every account is done, record the run and batch its events."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.steps.finalize import finalize
-from api_discovery.steps.map_results import read_map_results
-from api_discovery.steps.plan import PlanResult, read_manifest
+from api_discovery.steps.finalize import FinalizeResult, finalize
+from api_discovery.steps.plan import PlanResult
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
+from api_discovery.store.outbox import Outbox
 from api_discovery.store.state import StateStore
 
 SETTINGS = LambdaSettings.from_env()
@@ -19,24 +19,26 @@ SETTINGS = LambdaSettings.from_env()
 
 @logger.inject_lambda_context(correlation_id_path="run_id")
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run(event, SETTINGS, default_clients())
 
 
 def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) -> dict[str, Any]:
     planned = PlanResult.model_validate(event)
-    blobs = S3BlobStore(clients.s3, settings.bucket_name)
-    results = read_map_results(blobs, event["results"]["ResultWriterDetails"]["Key"])
-    summary = finalize(
+    results = (event.get("results") or {}).get("ResultWriterDetails") or {}
+    outcome = finalize(
         planned,
-        results,
-        blobs=blobs,
+        results.get("Key"),
+        blobs=S3BlobStore(clients.s3, settings.bucket_name),
         state=StateStore(clients.dynamodb, settings.table_name),
-        manifest=read_manifest(blobs, planned.manifest.key) if planned.manifest else [],
-        events=clients.events,
-        bus_name=settings.event_bus_name,
+        outbox=Outbox(clients.dynamodb, settings.table_name),
+        bucket=settings.bucket_name,
+        max_rounds=settings.max_rounds,
     )
-    logger.info("run finished", extra=summary.model_dump(exclude={"failed"}))
-    metrics.add_metric(name="RunsCompleted", unit="Count", value=1)
-    return summary.model_dump()
+    if isinstance(outcome, FinalizeResult):
+        logger.info("run recorded", extra={**outcome.summary, "batches": outcome.publish.count})
+        metrics.add_metric(name="EventBatches", unit="Count", value=outcome.publish.count)
+    else:
+        logger.info("accounts continue in another round", extra={"accounts": outcome.count, "round": outcome.round})
+    return outcome.model_dump()

@@ -1,4 +1,4 @@
-"""Plan: validate the scan request, resolve its targets, write the manifest the Distributed Map reads."""
+"""Plan: validate the scan request, resolve its accounts, write the manifest the Distributed Map reads."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from api_discovery.steps.plan import PlanSettings, parse_request, plan
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
 from api_discovery.store.change_windows import ChangeWindows
 from api_discovery.store.registry import Registry, with_default_role
+from api_discovery.store.sweep_lease import SweepLease
 
 SETTINGS = LambdaSettings.from_env()
 
 
-@logger.inject_lambda_context(log_event=True)
+# The event is not logged: a request is small, but what it carries is the caller's, and plan's output says
+# what was planned.
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -33,12 +36,17 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
             default_regions=settings.default_regions,
             max_targets=settings.max_targets,
             max_concurrency=settings.max_concurrency,
+            change_max_concurrency=settings.change_max_concurrency,
         ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,
         windows=ChangeWindows(clients.dynamodb, settings.table_name, settings.change_window_seconds),
+        lease=SweepLease(clients.dynamodb, settings.table_name, settings.sweep_lease_seconds),
     )
     logger.set_correlation_id(result.run_id)
-    logger.info("planned", extra={"targets": result.count, "source": request.source})
-    metrics.add_metric(name="TargetsPlanned", unit="Count", value=result.count)
+    logger.info(
+        "planned",
+        extra={"accounts": result.count, "targets": result.targets, "source": request.source, "reason": result.reason},
+    )
+    metrics.add_metric(name="TargetsPlanned", unit="Count", value=result.targets)
     return result.model_dump()

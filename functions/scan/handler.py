@@ -1,4 +1,4 @@
-"""Scan: one (account, region) of the manifest; returns a small summary, the detail goes to S3."""
+"""Scan: one account of the manifest, all its regions; returns a small result, the detail goes to S3."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
-from api_discovery.steps.scan import parse_scan_event, scan
+from api_discovery.steps.scan import parse_scan_event, scan_account
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
-from api_discovery.steps.target_scan import ScanOptions, TimeLeft
+from api_discovery.steps.target_scan import ScanOptions, SessionFactory, TimeLeft
+from api_discovery.store.registry import Registry
 from api_discovery.store.state import StateStore
 
 SETTINGS = LambdaSettings.from_env()
@@ -26,26 +27,43 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def run(
-    event: dict[str, Any], settings: LambdaSettings, clients: AwsClients, time_left: TimeLeft | None = None
+    event: dict[str, Any],
+    settings: LambdaSettings,
+    clients: AwsClients,
+    time_left: TimeLeft | None = None,
+    session_factory: SessionFactory = boto3.Session,
 ) -> dict[str, Any]:
-    target, continuation = parse_scan_event(event)
+    item = parse_scan_event(event)
     started = time.monotonic()
-    result = scan(
-        target,
+    # The ExternalId is read here, never passed through the workflow: no execution history or log holds it.
+    external_id = (
+        Registry(clients.dynamodb, settings.table_name).external_id(item.account_id) if item.role_arn else None
+    )
+    result = scan_account(
+        item,
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         state=StateStore(clients.dynamodb, settings.table_name),
-        session_factory=boto3.Session,
+        session_factory=session_factory,
+        external_id=external_id,
         options=ScanOptions(exports=settings.openapi_exports),
         time_left=time_left,
-        continuation=continuation,
     )
-    logger.info("scanned", extra=result.model_dump(include={"account_id", "region", "status", "api_count", "reason"}))
-    if result.continuation:
-        return result.model_dump()  # the workflow calls again; metrics once the target is done
-    metrics.add_metric(name="TargetsScanned", unit="Count", value=1)
-    metrics.add_metric(name="TargetsFailed", unit="Count", value=int(result.status == "failed"))
-    metrics.add_metric(name="ApisFound", unit="Count", value=result.api_count)
-    metrics.add_metric(name="Throttles", unit="Count", value=result.retries)
-    # This invocation's time: a target continued over several invocations adds one datapoint each.
+    finished = result.finished()
+    logger.info(
+        "scanned",
+        extra={
+            "account_id": result.account_id,
+            "status": result.status,
+            "regions": len(finished),
+            "failed": sum(t.status == "failed" for t in finished),
+            "unchanged": sum(t.unchanged for t in finished),
+            "apis": sum(t.api_count for t in finished),
+        },
+    )
+    metrics.add_metric(name="TargetsScanned", unit="Count", value=len(finished))
+    metrics.add_metric(name="TargetsFailed", unit="Count", value=sum(t.status == "failed" for t in finished))
+    metrics.add_metric(name="ApisFound", unit="Count", value=sum(t.api_count for t in finished))
+    metrics.add_metric(name="Throttles", unit="Count", value=sum(t.retries for t in finished))
+    # This invocation's time: an account continued over several invocations adds one datapoint each.
     metrics.add_metric(name="ScanDuration", unit="Seconds", value=time.monotonic() - started)
-    return result.model_dump()
+    return result.model_dump(exclude_defaults=True)

@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api_discovery.collect.budget import Rates
+from api_discovery.inventory.results import TargetResult
 from api_discovery.local.demo_estate import account_session
+from api_discovery.steps.scan import scan_account
 from api_discovery.steps.target_scan import ScanOptions
+from api_discovery.targets import AccountTarget, Target
 
 # The emulator enforces no quota here; the budget's own behaviour is tested on its own.
 UNLIMITED = Rates(rate=10_000, burst=10_000, get_resources_rate=10_000, get_resources_burst=10_000)
@@ -91,3 +94,12 @@ class Builder:
             )
             route["Target"] = f"integrations/{integration['IntegrationId']}"
         return str(self.v2.create_route(ApiId=api_id, RouteKey=key, **route)["RouteId"])
+
+
+def scan_region(target: Target, **kwargs: Any) -> TargetResult:
+    """One (account, region) through the account scan, as the scan Lambda runs it, and its one result."""
+    item = AccountTarget(
+        run_id=target.run_id, account_id=target.account_id, regions=[target.region], role_arn=target.role_arn
+    )
+    (result,) = scan_account(item, external_id=target.external_id, **kwargs).finished()
+    return result

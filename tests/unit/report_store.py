@@ -6,11 +6,14 @@ from pathlib import Path
 
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.inventory.model import Snapshot
+from api_discovery.inventory.results import AccountResult
 from api_discovery.inventory.snapshots import write_snapshot
+from api_discovery.local.runner import write_map_results
 from api_discovery.steps.finalize import finalize
-from api_discovery.steps.plan import ManifestRef, PlanResult
+from api_discovery.steps.plan import ManifestRef, PlanResult, json_array
 from api_discovery.steps.scan import summarize
 from api_discovery.store.tracking import track
+from api_discovery.targets import AccountTarget
 from tests.unit.estate_factory import VPCE_POLICY, api, domain, route, snapshot, stage
 
 RUN1, RUN2 = "20260101T000000Z-aaaa", "20260102T000000Z-bbbb"
@@ -62,7 +65,12 @@ def _record(blobs: LocalBlobStore, run: str, scans: list[tuple[Snapshot, Snapsho
         change_set = track(blobs, new, ref, write_snapshot(blobs, previous).key if previous else None)
         results.append(summarize(new, ref, changes=change_set))
     started = f"{run[:4]}-{run[4:6]}-{run[6:8]}T00:00:00.000000Z"
-    plan = PlanResult(
-        run_id=run, count=len(results), manifest=ManifestRef(key=f"manifests/run={run}.json"), started_at=started
-    )
-    finalize(plan, results, blobs=blobs)
+    items = [AccountTarget(run_id=run, account_id=r.account_id, regions=[r.region]) for r in results]
+    manifest = ManifestRef(key=f"manifests/run={run}.json")
+    blobs.put(manifest.key, json_array(items))
+    accounts = [
+        AccountResult(run_id=run, account_id=r.account_id, status="done", regions=[r.region], targets=[r])
+        for r in results
+    ]
+    plan = PlanResult(run_id=run, count=len(items), manifest=manifest, started_at=started)
+    finalize(plan, write_map_results(blobs, run, 0, accounts), blobs=blobs)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 
 class BlobStore(Protocol):
@@ -13,9 +14,25 @@ class BlobStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def open(self, key: str) -> IO[bytes]:
+        """The object as a stream, for files too large to hold at once (map results, run target files)."""
+        ...
+
     def keys(self, prefix: str) -> list[str]: ...
 
     def uri(self, key: str) -> str: ...
+
+
+def read_lines(stream: IO[bytes], chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The non-empty lines of a stream, a chunk at a time (an S3 body iterates in chunks, not lines)."""
+    pending = b""
+    with stream:
+        while block := stream.read(chunk):
+            pending += block
+            *lines, pending = pending.split(b"\n")
+            yield from (line for line in lines if line.strip())
+    if pending.strip():
+        yield pending
 
 
 class S3BlobStore:
@@ -30,6 +47,10 @@ class S3BlobStore:
     def get(self, key: str) -> bytes:
         body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body
+
+    def open(self, key: str) -> IO[bytes]:
+        stream: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        return stream
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -55,6 +76,9 @@ class LocalBlobStore:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def open(self, key: str) -> IO[bytes]:
+        return self._path(key).open("rb")
 
     def keys(self, prefix: str) -> list[str]:
         if not self.root.exists():

@@ -1,4 +1,5 @@
-"""A target is one (account, region); how to reach it is part of it."""
+"""A target is one (account, region); how to reach it is part of it. The Map's item is one account and its
+regions, scanned by one invocation."""
 
 from __future__ import annotations
 
@@ -32,22 +33,61 @@ class Target(BaseModel):
     region: str
     role_arn: str | None = None
     external_id: str | None = Field(default=None, min_length=2, max_length=1224)
-    budget_share: float = Field(default=1.0, gt=0, le=1, description="Share of the account's call budget")
 
     @field_validator("account_id")
     @classmethod
     def _account(cls, value: str) -> str:
-        if not ACCOUNT_ID.match(value):
-            raise ValueError(f"account id must be 12 digits, got {value!r}")
-        return value
+        return _account_id(value)
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", value):
-            raise ValueError(f"not a region name: {value!r}")
-        return value
+        return _region_name(value)
 
     @property
     def label(self) -> str:
         return f"{self.account_id}/{self.region}"
+
+
+class AccountTarget(BaseModel):
+    """One Map item: a customer account and the regions one invocation scans in it. It carries no secret: the
+    scan reads the account's ExternalId from the registry, so no execution history or log ever holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    account_id: str
+    regions: list[str] = Field(min_length=1, description="On a continuation: the regions still to finish")
+    role_arn: str | None = None
+    continuation: str | None = Field(default=None, description="Progress key of an earlier invocation")
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        return _account_id(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(_region_name(r) for r in value))
+
+    def target(self, region: str, external_id: str | None) -> Target:
+        return Target(
+            run_id=self.run_id,
+            account_id=self.account_id,
+            region=region,
+            role_arn=self.role_arn,
+            external_id=external_id,
+        )
+
+
+def _account_id(value: str) -> str:
+    if not ACCOUNT_ID.match(value):
+        raise ValueError(f"account id must be 12 digits, got {value!r}")
+    return value
+
+
+def _region_name(value: str) -> str:
+    if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", value):
+        raise ValueError(f"not a region name: {value!r}")
+    return value

@@ -12,9 +12,8 @@ import pytest
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.emulator import Emulator
-from api_discovery.steps.scan import scan
 from api_discovery.targets import Target
-from tests.integration.builders import Builder, options
+from tests.integration.builders import Builder, options, scan_region
 
 ACCOUNT, REGION = "610987654321", "eu-north-1"
 EXPORTING = replace(options(), exports=True)
@@ -28,7 +27,7 @@ def builder(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Builde
 
 def _scan(store: LocalBlobStore, run_id: str) -> tuple[dict[str, int], dict[str, str | None]]:
     target = Target(run_id=run_id, account_id=ACCOUNT, region=REGION, role_arn=f"arn:aws:iam::{ACCOUNT}:role/r")
-    result = scan(target, blobs=store, state=None, session_factory=boto3.Session, options=EXPORTING)
+    result = scan_region(target, blobs=store, state=None, session_factory=boto3.Session, options=EXPORTING)
     assert result.status == "complete" and result.snapshot_key is not None, result.reason
     snapshot = read_snapshot(store, result.snapshot_key)
     keys = {f"{a.id}/{s.name}": s.export_key for a in snapshot.apis for s in a.stages}
@@ -71,7 +70,7 @@ def test_exports_stay_off_unless_asked_for(builder: Builder, tmp_path: Path) -> 
     builder.method(rest, "/", "GET", integration={"type": "MOCK"})
     builder.v1.create_deployment(restApiId=rest.id, stageName="prod")
     target = Target(run_id="r", account_id=ACCOUNT, region=REGION, role_arn=f"arn:aws:iam::{ACCOUNT}:role/r")
-    result = scan(target, blobs=store, state=None, session_factory=boto3.Session, options=options())
+    result = scan_region(target, blobs=store, state=None, session_factory=boto3.Session, options=options())
     assert result.snapshot_key is not None
     assert "apigateway:GetExport" not in read_snapshot(store, result.snapshot_key).api_calls
     assert store.keys("exports/") == []

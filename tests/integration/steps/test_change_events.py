@@ -17,10 +17,12 @@ import jsonschema
 import pytest
 
 from api_discovery.blobs import S3BlobStore
+from api_discovery.events.notify import PublishItem, TableLedger
+from api_discovery.events.publisher import Publisher
 from api_discovery.local.emulator import Emulator
 from api_discovery.local.runner import LocalRun, run_local
-from api_discovery.steps.finalize import finalize
-from api_discovery.steps.plan import PlanSettings, ScanRequest, read_manifest
+from api_discovery.steps.plan import PlanSettings, ScanRequest
+from api_discovery.steps.publish import announce_run, publish
 from api_discovery.store.registry import RegisteredAccount
 from api_discovery.store.state import StateStore, create_table
 from tests.integration.builders import Builder, RestApi, options
@@ -46,7 +48,7 @@ class Vendor:
                     account_id=ACCOUNT, regions=[REGION], role_name="ApiDiscoveryReadOnly", external_id="ext-1"
                 )
             ],
-            settings=PlanSettings(default_regions=[REGION], split_budget=False),
+            settings=PlanSettings(default_regions=[REGION]),
             blobs=self.blobs,
             state=self.state,
             session_factory=boto3.Session,
@@ -155,17 +157,15 @@ def test_changes_reach_subscribers_once_and_partial_scans_never_remove(
     assert f"http-route-unauthorized@http/{payments} GET /pay" in resolved
     assert f"public-route-unauthenticated@rest/{orders.id} POST /orders" in _findings(received, "Finding Opened")
 
-    # Finalize runs again for run 2 (a retried Lambda): nothing new is sent.
-    assert second.plan.manifest is not None
-    again = finalize(
-        second.plan,
-        second.results,
-        blobs=vendor.blobs,
-        state=vendor.state,
-        manifest=read_manifest(vendor.blobs, second.plan.manifest.key),
-        events=vendor.events,
-        bus_name=BUS,
-    )
+    # Run 2's publishing runs again (a retried Lambda, a redriven Map): nothing new is sent.
+    published = second.finalized.publish
+    assert published.manifest is not None
+    publisher = Publisher(vendor.events, BUS)
+    ledger = TableLedger(vendor.state.client, vendor.state.table)
+    for raw in json.loads(vendor.blobs.get(published.manifest.key)):
+        item = PublishItem.model_validate(raw)
+        assert publish(item, blobs=vendor.blobs, publisher=publisher, ledger=ledger) == {}
+    again = announce_run(second.finalized.announce, blobs=vendor.blobs, publisher=publisher, ledger=ledger)
     assert again.events == {} and vendor.received() == []
 
     # Run 3 cannot read the stages (partial): POST /orders is gone, but a partial scan cannot say so.
@@ -183,3 +183,42 @@ def test_changes_reach_subscribers_once_and_partial_scans_never_remove(
     (changed,) = [d for t, d in received if t == "API Changed"]
     assert ("route_removed", "POST /orders") in {(c["type"], c["subject"]) for c in changed["changes"]}
     assert f"public-route-unauthenticated@rest/{orders.id} POST /orders" in _findings(received, "Finding Resolved")
+
+
+def test_a_run_whose_publishing_crashed_is_published_by_the_next_run_exactly_once(
+    fresh_emulator: Emulator, vendor: Vendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Builder(fresh_emulator.url, ACCOUNT, REGION)
+    apis = [b.http_api(f"service-{i}") for i in range(12)]
+    for api in apis:
+        b.route(api, "GET /open")  # no authorization: each API is discovered and opens findings
+    calls = {"n": 0}
+    original = Publisher.publish
+
+    def dies_on_the_second_call(self: Publisher, events: Any, on_sent: Any = None) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the publish Lambda timed out")
+        return original(self, events, on_sent)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Publisher, "publish", dies_on_the_second_call)
+        with pytest.raises(RuntimeError, match="timed out"):
+            vendor.run()
+    before_crash = vendor.received()
+    assert len(before_crash) == 10 and "Scan Completed" not in _types(before_crash)
+    (crashed_run,) = {d["run_id"] for _, d in before_crash}
+
+    # The next run: nothing changed in the customer's account, so it finds nothing new of its own.
+    second = vendor.run()
+    after = vendor.received()
+    assert second.summary.changes == 0 and second.summary.unchanged == 1
+    own = [(t, d) for t, d in after if d["run_id"] == second.plan.run_id]
+    assert _types(own) == {"Scan Completed": 1}
+    recovered = [(t, d) for t, d in after if d["run_id"] == crashed_run]
+    every = [d["event_id"] for _, d in [*before_crash, *recovered]]
+    assert len(every) == len(set(every)), "an event of the crashed run was sent twice"
+    assert _types([*before_crash, *recovered])["API Discovered"] == len(apis)
+    # Announced: a third run publishes nothing of either.
+    vendor.run()
+    assert _types(vendor.received()) == {"Scan Completed": 1}

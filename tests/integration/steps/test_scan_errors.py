@@ -11,12 +11,11 @@ from api_discovery.blobs import LocalBlobStore, S3BlobStore
 from api_discovery.local.emulator import Emulator
 from api_discovery.local.runner import run_local
 from api_discovery.steps.plan import PlanSettings, ScanRequest
-from api_discovery.steps.scan import scan
 from api_discovery.steps.target_scan import scan_target
 from api_discovery.store.registry import RegisteredAccount
 from api_discovery.store.state import StateStore, create_table
 from api_discovery.targets import Target
-from tests.integration.builders import Builder, options
+from tests.integration.builders import Builder, options, scan_region
 
 ACCOUNT, REGION = "410987654321", "eu-central-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ApiDiscoveryReadOnly"
@@ -78,11 +77,11 @@ def test_denied_role_fails_the_target_and_keeps_earlier_state(estate: dict[str, 
     create_table(dynamodb, "vendor")
     blobs, state = S3BlobStore(s3, "vendor"), StateStore(dynamodb, "vendor")
 
-    first = scan(_target("run-1"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
+    first = scan_region(_target("run-1"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
     assert first.status == "complete" and first.api_count == 2
 
     fresh_emulator.deny_assume_role(ROLE)
-    second = scan(_target("run-2"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
+    second = scan_region(_target("run-2"), blobs=blobs, state=state, session_factory=boto3.Session, options=options())
     assert second.status == "failed" and second.api_count == 0
     assert second.reason is not None and "cannot assume" in second.reason and "AccessDenied" in second.reason
 

@@ -75,7 +75,7 @@ def test_schedules_and_requests_are_never_collapsed(windows: ChangeWindows, tmp_
             blobs=store,
             windows=windows,
         )
-        assert result.count == 2
+        assert result.targets == 2
 
 
 def test_a_change_event_for_an_unregistered_account_is_refused(windows: ChangeWindows, tmp_path: Path) -> None:

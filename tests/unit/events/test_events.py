@@ -23,7 +23,16 @@ from api_discovery.events.models import (
     run_events,
     target_events,
 )
-from api_discovery.events.notify import MemoryLedger, TableLedger, change_sets, emit_run
+from api_discovery.events.notify import (
+    FailedTarget,
+    Ledger,
+    MemoryLedger,
+    PublishItem,
+    TableLedger,
+    announce,
+    batch_events,
+    publish_batch,
+)
 from api_discovery.events.publisher import (
     MAX_REQUEST_BYTES,
     EventDeliveryError,
@@ -100,7 +109,8 @@ def _run(tmp_path: Path) -> tuple[LocalBlobStore, RunSummary, list[TargetResult]
         run=RUN,
         at="2026-01-02T00:00:00.000000Z",
     )
-    track(blobs, after, write_snapshot(blobs, after), write_snapshot(blobs, before).key)
+    change_set = track(blobs, after, write_snapshot(blobs, after), write_snapshot(blobs, before).key)
+    assert change_set is not None
     ok = TargetResult(
         run_id=RUN, account_id="111111111111", region="eu-west-1", status="complete", changes_key=changes_key(after)
     )
@@ -115,8 +125,33 @@ def _run(tmp_path: Path) -> tuple[LocalBlobStore, RunSummary, list[TargetResult]
         routes=2,
         api_calls=20,
         failed=[failed],
+        failed_count=1,
+        change_types=dict(Counter(c.type for c in change_set.changes)),
     )
     return blobs, summary, [ok, failed]
+
+
+def _item(results: list[TargetResult]) -> PublishItem:
+    """The run's one publishing batch, as finalize cuts it."""
+    return PublishItem(
+        run_id=RUN,
+        batch=0,
+        change_sets=[r.changes_key for r in results if r.changes_key],
+        failed=[
+            FailedTarget(account_id=r.account_id, region=r.region, reason=r.reason)
+            for r in results
+            if r.status == "failed"
+        ],
+    )
+
+
+def _emit(
+    blobs: LocalBlobStore, summary: RunSummary, results: list[TargetResult], publisher: Publisher, ledger: Ledger
+) -> dict[str, int]:
+    """What the workflow does after finalize: every batch, then the announcement."""
+    sent = Counter(publish_batch(_item(results), blobs=blobs, publisher=publisher, ledger=ledger))
+    sent.update(announce(summary, publisher=publisher, ledger=ledger))
+    return dict(sorted(sent.items()))
 
 
 def test_every_detail_type_has_a_committed_schema() -> None:
@@ -128,7 +163,7 @@ def test_every_detail_type_has_a_committed_schema() -> None:
 def test_a_run_emits_every_kind_of_event_and_each_matches_its_schema(tmp_path: Path) -> None:
     blobs, summary, results = _run(tmp_path)
     client = FakeEvents()
-    sent = emit_run(summary, results, blobs=blobs, publisher=_publisher(client), ledger=MemoryLedger())
+    sent = _emit(blobs, summary, results, _publisher(client), MemoryLedger())
     delivered = client.delivered()
     assert {e["DetailType"] for e in delivered} == {d.DETAIL_TYPE for d in DETAILS}
     for entry in delivered:
@@ -165,9 +200,9 @@ def test_the_schemas_reject_what_the_models_reject() -> None:
 def test_a_second_finalize_of_the_same_run_sends_nothing(tmp_path: Path) -> None:
     blobs, summary, results = _run(tmp_path)
     client, ledger = FakeEvents(), MemoryLedger()
-    first = emit_run(summary, results, blobs=blobs, publisher=_publisher(client), ledger=ledger)
+    first = _emit(blobs, summary, results, _publisher(client), ledger)
     calls = len(client.calls)
-    again = emit_run(summary, results, blobs=blobs, publisher=_publisher(client), ledger=ledger)
+    again = _emit(blobs, summary, results, _publisher(client), ledger)
     assert sum(first.values()) > 0 and again == {} and len(client.calls) == calls
 
 
@@ -178,10 +213,10 @@ def test_a_rerun_after_a_failed_delivery_sends_only_what_is_missing(tmp_path: Pa
     ledger = MemoryLedger()
     client = FakeEvents(fail={stubborn: ["InternalFailure"] * 4})
     with pytest.raises(EventDeliveryError) as raised:
-        emit_run(summary, results, blobs=blobs, publisher=_publisher(client), ledger=ledger)
+        _emit(blobs, summary, results, _publisher(client), ledger)
     assert list(raised.value.failures) == [stubborn]
     retry_client = FakeEvents()
-    sent = emit_run(summary, results, blobs=blobs, publisher=_publisher(retry_client), ledger=ledger)
+    sent = _emit(blobs, summary, results, _publisher(retry_client), ledger)
     assert sent == {"Scan Completed": 1} and len(retry_client.delivered()) == 1
 
 
@@ -254,10 +289,34 @@ def test_an_event_too_large_even_trimmed_raises() -> None:
 
 
 def test_event_ids_are_deterministic(tmp_path: Path) -> None:
-    blobs, summary, results = _run(tmp_path)
-    first = [e.id for e in run_events(summary, results, change_sets(blobs, results))]
-    second = [e.id for e in run_events(summary, results, change_sets(blobs, results))]
-    assert first == second and len(set(first)) == len(first)
+    blobs, _, results = _run(tmp_path)
+    first = [e.id for e in batch_events(_item(results), blobs)]
+    second = [e.id for e in batch_events(_item(results), blobs)]
+    assert first == second and len(set(first)) == len(first) > 1
+
+
+def test_a_batch_published_again_after_a_crash_sends_only_what_is_left(tmp_path: Path) -> None:
+    blobs, _, results = _run(tmp_path)
+    item = _item(results)
+    many = item.model_copy(update={"change_sets": item.change_sets * 3})  # the same change set thrice: > 10 events
+    every = [e.id for e in batch_events(many, blobs)]
+    assert len(every) > 10
+
+    class CrashAfterFirstCall(MemoryLedger):
+        def record(self, run_id: str, batch: str, count: int) -> None:
+            super().record(run_id, batch, count)
+            raise RuntimeError("the Lambda died")
+
+    ledger = CrashAfterFirstCall()
+    client = FakeEvents()
+    with pytest.raises(RuntimeError, match="died"):
+        publish_batch(many, blobs=blobs, publisher=_publisher(client), ledger=ledger)
+    plain = MemoryLedger()
+    plain.counts = dict(ledger.counts)
+    retry = FakeEvents()
+    publish_batch(many, blobs=blobs, publisher=_publisher(retry), ledger=plain)
+    ids = [json.loads(e["Detail"])["event_id"] for e in [*client.delivered(), *retry.delivered()]]
+    assert ids == every  # each once, in order: the cursor picked up after the last recorded call
 
 
 def test_the_table_ledger_remembers_what_was_sent() -> None:
@@ -265,6 +324,6 @@ def test_the_table_ledger_remembers_what_was_sent() -> None:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, "t")
         ledger = TableLedger(client, "t")
-        ids = [f"id-{i}" for i in range(30)]
-        ledger.record(RUN, ids)
-        assert ledger.sent(RUN) == set(ids) and ledger.sent("other-run") == set()
+        assert ledger.sent(RUN, "0") == 0
+        ledger.record(RUN, "0", 30)
+        assert ledger.sent(RUN, "0") == 30 and ledger.sent(RUN, "1") == 0 and ledger.sent("other-run", "0") == 0

@@ -6,6 +6,7 @@ from api_discovery.inventory.results import RunSummary, TargetResult
 from api_discovery.local.demo import unexpected_outcomes
 from api_discovery.local.demo_estate import DemoEstate, TargetCounts
 from api_discovery.local.runner import LocalRun
+from api_discovery.steps.finalize import Announcement, FinalizeResult, PublishPlan
 from api_discovery.steps.plan import PlanResult
 
 ESTATE = DemoEstate(
@@ -34,7 +35,14 @@ def _run(*results: TargetResult) -> LocalRun:
         api_calls=0,
         failed=[],
     )
-    return LocalRun(plan=plan, results=list(results), summary=summary)
+    finalized = FinalizeResult(
+        run_id="r",
+        started_at="t",
+        summary={},
+        publish=PublishPlan(count=0),
+        announce=Announcement(run_id="r", runs=["r"]),
+    )
+    return LocalRun(plan=plan, results=list(results), summary=summary, finalized=finalized)
 
 
 def _result(account: str, status: str, apis: int = 0, routes: int = 0) -> TargetResult:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.steps.plan import PlanResult, PlanSettings, ScanRequest, parse_request, plan, read_manifest
 from api_discovery.store.registry import RegisteredAccount
-from api_discovery.targets import Target
+from api_discovery.store.state import create_table
+from api_discovery.store.sweep_lease import SweepLease
+from api_discovery.targets import AccountTarget
 
 REGISTERED = [
     RegisteredAccount(
@@ -31,23 +37,32 @@ def _key(result: PlanResult) -> str:
     return result.manifest.key
 
 
-def _targets(store: LocalBlobStore, result: PlanResult) -> list[Target]:
+def _items(store: LocalBlobStore, result: PlanResult) -> list[AccountTarget]:
     return read_manifest(store, _key(result))
 
 
-def test_schedule_scans_every_enabled_account_in_its_regions(tmp_path: Path) -> None:
+def test_schedule_scans_every_enabled_account_in_its_regions_one_item_per_account(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     result = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store)
-    targets = _targets(store, result)
-    assert result.count == 3
-    assert [(t.account_id, t.region) for t in targets] == [
-        ("111111111111", "eu-west-1"),
-        ("222222222222", "us-east-1"),
-        ("111111111111", "us-east-1"),
+    items = _items(store, result)
+    assert (result.count, result.targets) == (2, 3)
+    # The account with the most regions first: the longest scans start early.
+    assert [(i.account_id, i.regions) for i in items] == [
+        ("111111111111", ["eu-west-1", "us-east-1"]),
+        ("222222222222", ["us-east-1"]),
     ]
-    assert targets[0].role_arn == "arn:aws:iam::111111111111:role/ApiDiscoveryReadOnly"
-    assert targets[0].external_id == "ext-111"
-    assert {t.run_id for t in targets} == {result.run_id}
+    assert items[0].role_arn == "arn:aws:iam::111111111111:role/ApiDiscoveryReadOnly"
+    assert {i.run_id for i in items} == {result.run_id}
+    assert result.max_concurrency == SETTINGS.max_concurrency
+
+
+def test_the_manifest_carries_no_external_id(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    result = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store)
+    text = store.get(_key(result)).decode()
+    assert "ext-111" not in text
+    assert "ext-222" not in text
+    assert "external_id" not in text
 
 
 def test_request_narrows_accounts_and_regions(tmp_path: Path) -> None:
@@ -55,7 +70,16 @@ def test_request_narrows_accounts_and_regions(tmp_path: Path) -> None:
     request = parse_request({"source": "request", "accounts": ["222222222222"], "regions": ["ap-southeast-2"]})
     result = plan(request, registered=REGISTERED, settings=SETTINGS, blobs=store)
     manifest = json.loads(store.get(_key(result)))
-    assert [(t["account_id"], t["region"]) for t in manifest] == [("222222222222", "ap-southeast-2")]
+    assert [(i["account_id"], i["regions"]) for i in manifest] == [("222222222222", ["ap-southeast-2"])]
+
+
+def test_change_events_use_their_own_small_concurrency(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    settings = SETTINGS.model_copy(update={"max_concurrency": 800, "change_max_concurrency": 10})
+    request = parse_request({"source": "change", "accounts": ["222222222222"]})
+    assert plan(request, registered=REGISTERED, settings=settings, blobs=store).max_concurrency == 10
+    sweep = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=settings, blobs=store)
+    assert sweep.max_concurrency == 800
 
 
 @pytest.mark.parametrize(
@@ -96,29 +120,31 @@ def test_nothing_registered_is_an_error_not_an_empty_run(tmp_path: Path) -> None
         plan(ScanRequest(), registered=[], settings=SETTINGS, blobs=LocalBlobStore(tmp_path))
 
 
-def test_targets_interleave_accounts_and_share_each_accounts_budget(tmp_path: Path) -> None:
-    registered = [
-        RegisteredAccount(
-            account_id="111111111111", role_name="r", external_id="e1", regions=["us-east-1", "eu-west-1", "ap-south-1"]
-        ),
-        RegisteredAccount(account_id="222222222222", role_name="r", external_id="e2", regions=["us-east-1"]),
-    ]
+@pytest.fixture
+def lease() -> Iterator[SweepLease]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, "t")
+        yield SweepLease(client, "t", seconds=3600)
+
+
+def test_a_sweep_does_not_start_while_the_previous_one_runs(tmp_path: Path, lease: SweepLease) -> None:
     store = LocalBlobStore(tmp_path)
-    settings = PlanSettings(default_regions=["us-east-1"], max_concurrency=2)
-    result = plan(ScanRequest(), registered=registered, settings=settings, blobs=store)
-    targets = _targets(store, result)
-    assert [(t.account_id, t.region) for t in targets] == [
-        ("111111111111", "us-east-1"),
-        ("222222222222", "us-east-1"),
-        ("111111111111", "eu-west-1"),
-        ("111111111111", "ap-south-1"),
-    ]
-    # Three targets of one account, two at a time at most: each may spend half the account's quota.
-    assert [t.budget_share for t in targets] == [0.5, 1.0, 0.5, 0.5]
-    local = plan(
-        ScanRequest(), registered=registered, settings=settings.model_copy(update={"split_budget": False}), blobs=store
-    )
-    assert {t.budget_share for t in _targets(store, local)} == {1.0}
+    first = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store, lease=lease)
+    second = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store, lease=lease)
+    assert first.count == 2
+    assert second.count == 0
+    assert second.manifest is None
+    assert second.reason == f"the previous sweep {first.run_id} is still running"
+    # A request names what it wants scanned now: it takes no lease and is never held back.
+    request = plan(ScanRequest(source="request"), registered=REGISTERED, settings=SETTINGS, blobs=store, lease=lease)
+    assert request.count == 2
+    lease.release(second.run_id)  # only the holder can give it back
+    held = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store, lease=lease)
+    assert held.count == 0
+    lease.release(first.run_id)
+    again = plan(ScanRequest(source="schedule"), registered=REGISTERED, settings=SETTINGS, blobs=store, lease=lease)
+    assert again.count == 2
 
 
 def test_an_account_registered_without_an_external_id_is_refused(tmp_path: Path) -> None:
@@ -127,3 +153,10 @@ def test_an_account_registered_without_an_external_id_is_refused(tmp_path: Path)
     with pytest.raises(InvalidScanRequestError, match="registered without an ExternalId: 444444444444"):
         plan(ScanRequest(source="schedule"), registered=without, settings=SETTINGS, blobs=store)
     assert store.keys("") == []
+
+
+def test_a_lease_left_by_a_sweep_that_died_lapses(lease: SweepLease) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    assert lease.take("dead-sweep", start) == "dead-sweep"
+    assert lease.take("next", start + timedelta(minutes=59)) == "dead-sweep"
+    assert lease.take("later", start + timedelta(minutes=61)) == "later"

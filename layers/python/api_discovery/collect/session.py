@@ -93,16 +93,28 @@ def session_name(run_id: str) -> str:
     return f"{PRODUCT}-{run_id}"[:64]
 
 
-def assume_customer_session(
-    base: boto3.Session,
-    *,
-    role: str,
-    external_id: str | None,
-    region: str,
-    run_id: str,
-    counter: CallCounter,
-) -> boto3.Session:
-    """Assume the customer's read-only role through the regional STS endpoint and return a guarded session."""
+@dataclass(frozen=True)
+class AccountCredentials:
+    """One account's credentials, from one AssumeRole (or the caller's own): a guarded session per region."""
+
+    access_key: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+    def session(self, region: str, counter: CallCounter) -> boto3.Session:
+        session = boto3.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            aws_session_token=self.token,
+            region_name=region,
+        )
+        return instrument(session, counter)
+
+
+def assume_account(
+    base: boto3.Session, *, role: str, external_id: str | None, region: str, run_id: str
+) -> AccountCredentials:
+    """Assume the customer's read-only role through the regional STS endpoint of `region`."""
     sts = base.client("sts", region_name=region, config=CLIENT_CONFIG)
     kwargs: dict[str, Any] = {
         "RoleArn": role,
@@ -118,25 +130,32 @@ def assume_customer_session(
         raise TargetUnavailableError(
             "assume_role", f"cannot assume {role}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
         ) from exc
-    session = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
-    return instrument(session, counter)
+    return AccountCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
 
-def own_session(base: boto3.Session, *, region: str, counter: CallCounter) -> boto3.Session:
-    """The caller's own credentials (a user scanning their own account), with the same guard and counter."""
+def own_credentials(base: boto3.Session) -> AccountCredentials:
+    """The caller's own credentials (a user scanning their own account)."""
     creds = base.get_credentials()
     if creds is None:
         raise TargetUnavailableError("assume_role", "no AWS credentials found for the caller")
     frozen = creds.get_frozen_credentials()
-    session = boto3.Session(
-        aws_access_key_id=frozen.access_key,
-        aws_secret_access_key=frozen.secret_key,
-        aws_session_token=frozen.token,
-        region_name=region,
-    )
-    return instrument(session, counter)
+    return AccountCredentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
+
+
+def assume_customer_session(
+    base: boto3.Session,
+    *,
+    role: str,
+    external_id: str | None,
+    region: str,
+    run_id: str,
+    counter: CallCounter,
+) -> boto3.Session:
+    """Assume the customer's read-only role through the regional STS endpoint and return a guarded session."""
+    credentials = assume_account(base, role=role, external_id=external_id, region=region, run_id=run_id)
+    return credentials.session(region, counter)
+
+
+def own_session(base: boto3.Session, *, region: str, counter: CallCounter) -> boto3.Session:
+    """The caller's own credentials, with the same guard and counter."""
+    return own_credentials(base).session(region, counter)

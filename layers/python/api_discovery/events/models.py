@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api_discovery.analysis.diff import Change
 from api_discovery.analysis.findings import CATALOGUE
 from api_discovery.inventory.model import Finding
+from api_discovery.inventory.results import MAX_FAILED_LISTED
 from api_discovery.inventory.snapshots import canonical_json
 from api_discovery.store.tracking import ChangeSet
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 SOURCE = "api-discovery"
 EVENT_SCHEMA_VERSION: Literal[1] = 1
-MAX_FAILED_LISTED = 100  # failed targets named in `Scan Completed` before it points to the run record
 
 
 class Detail(BaseModel):
@@ -274,8 +274,8 @@ def failed_event(result: TargetResult) -> Event:
     return Event(detail=detail)
 
 
-def completed_event(summary: RunSummary, change_sets: Iterable[ChangeSet], run_record_uri: str | None = None) -> Event:
-    counts: Counter[str] = Counter(c.type for cs in change_sets for c in cs.changes)
+def completed_event(summary: RunSummary, run_record_uri: str | None = None) -> Event:
+    counts: Counter[str] = Counter(summary.change_types)
     failed = [FailedTarget(account_id=r.account_id, region=r.region, reason=r.reason) for r in summary.failed]
     detail = ScanCompleted(
         event_id=event_id(summary.run_id, ScanCompleted.DETAIL_TYPE),
@@ -291,7 +291,7 @@ def completed_event(summary: RunSummary, change_sets: Iterable[ChangeSet], run_r
         changes=sum(counts.values()),
         findings_opened=counts["finding_opened"],
         findings_resolved=counts["finding_resolved"],
-        failed_count=len(failed),
+        failed_count=max(summary.failed_count, len(failed)),
         failed_targets=failed[:MAX_FAILED_LISTED],
         run_record_uri=run_record_uri,
     )
@@ -304,10 +304,11 @@ def run_events(
     change_sets: Sequence[tuple[ChangeSet, str | None]],
     run_record_uri: str | None = None,
 ) -> list[Event]:
-    """Every event of a run, in a stable order: per target, then the failures, then `Scan Completed`."""
+    """Every event of a small run, in a stable order: per target, then the failures, then `Scan Completed`.
+    A fleet's run sends the same events in batches (`events.notify.publish_batch`)."""
     events = [e for cs, uri in change_sets for e in target_events(cs, uri)]
     events += [failed_event(r) for r in results if r.status == "failed"]
-    events.append(completed_event(summary, [cs for cs, _ in change_sets], run_record_uri))
+    events.append(completed_event(summary, run_record_uri))
     return events
 
 

@@ -60,6 +60,14 @@ def content_hash(snapshot: Snapshot) -> str:
     return digest.hexdigest()
 
 
+def findings_hash(snapshot: Snapshot) -> str:
+    """The findings, which a new catalogue can change even while the content stays the same."""
+    digest = hashlib.sha256()
+    for finding in snapshot.findings:
+        digest.update(canonical_json(finding.model_dump(mode="json")))
+    return digest.hexdigest()
+
+
 def snapshot_key(snapshot: Snapshot) -> str:
     date = snapshot.scanned_at[:10]
     return (

@@ -163,7 +163,7 @@ def scan(
     run = _run_with_progress(
         request=ScanRequest(source="cli"),
         registered=registered,
-        settings=PlanSettings(default_regions=regions, split_budget=False),
+        settings=PlanSettings(default_regions=regions),
         blobs=blobs,
         state=state,
         session_factory=boto3.Session,

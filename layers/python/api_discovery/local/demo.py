@@ -113,7 +113,7 @@ def run_demo(*, out: Path, workers: int, run: Callable[..., LocalRun], console: 
         local_run = run(
             request=ScanRequest(source="schedule"),
             registered=registered,
-            settings=PlanSettings(default_regions=list(estate.regions), split_budget=False),
+            settings=PlanSettings(default_regions=list(estate.regions)),
             blobs=blobs,
             state=StateStore(dynamodb, DEMO_TABLE),
             session_factory=boto3.Session,

@@ -20,7 +20,7 @@ from api_discovery.analysis.findings import CATALOGUE, SEVERITIES
 from api_discovery.blobs import BlobStore
 from api_discovery.inventory.model import Api, Finding, Snapshot
 from api_discovery.inventory.snapshots import read_snapshot
-from api_discovery.steps.finalize import RUNS_PREFIX
+from api_discovery.steps.finalize import RUNS_PREFIX, read_target_file
 from api_discovery.store.tracking import ChangeSet, read_change_set
 
 MAX_LOOKBACK_RUNS = 50  # older runs searched for the last good snapshot of a target that failed
@@ -110,7 +110,11 @@ def run_ids(blobs: BlobStore) -> list[str]:
 
 
 def run_record(blobs: BlobStore, run_id: str) -> dict[str, Any]:
+    """The run's summary, with its targets read from the run's target files."""
     record: dict[str, Any] = json.loads(blobs.get(f"{RUNS_PREFIX}run={run_id}.json"))
+    if "targets" not in record:
+        files = record.get("target_files") or []
+        record["targets"] = [t.model_dump() for key in files for t in read_target_file(blobs, key)]
     return record
 
 

@@ -1,12 +1,13 @@
-"""Plan: validate the request, resolve its targets, and write the manifest the Map reads."""
+"""Plan: validate the request, resolve its targets, and write the manifest the Map reads: one item per account."""
 
 from __future__ import annotations
 
 import io
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -16,7 +17,8 @@ from api_discovery.collect.session import role_arn
 from api_discovery.errors import InvalidScanRequestError
 from api_discovery.store.change_windows import ChangeWindows
 from api_discovery.store.registry import RegisteredAccount
-from api_discovery.targets import ACCOUNT_ID, Target, known_regions
+from api_discovery.store.sweep_lease import SweepLease
+from api_discovery.targets import ACCOUNT_ID, AccountTarget, Target, known_regions
 
 MANIFEST_PREFIX = "manifests/"
 
@@ -42,13 +44,9 @@ class ScanRequest(BaseModel):
 
 class PlanSettings(BaseModel):
     default_regions: list[str]
-    max_targets: int = Field(default=200_000, ge=1)
-    max_concurrency: int = Field(default=40, ge=1, description="Targets the Map scans at once")
-    split_budget: bool = Field(
-        default=True,
-        description="Each target scans in a process of its own (Lambda): give it its share of the account's "
-        "call budget. Off for the local runner, whose threads share one budget per account.",
-    )
+    max_targets: int = Field(default=200_000, ge=1, description="(account, region) pairs one run may scan")
+    max_concurrency: int = Field(default=800, ge=1, description="Accounts the Map of a sweep scans at once")
+    change_max_concurrency: int = Field(default=10, ge=1, description="Accounts a change-event run scans at once")
 
 
 class ManifestRef(BaseModel):
@@ -57,10 +55,21 @@ class ManifestRef(BaseModel):
 
 
 class PlanResult(BaseModel):
+    """The run's state between the workflow's steps: what plan wrote, and where the scan rounds stand."""
+
+    model_config = ConfigDict(extra="ignore")
+
     run_id: str
-    count: int
-    manifest: ManifestRef | None = Field(description="None when there is nothing to scan")
     started_at: str
+    source: str = "request"
+    count: int = Field(description="Accounts in the manifest: the items the next Map round scans")
+    targets: int = Field(default=0, description="(account, region) pairs the run scans")
+    manifest: ManifestRef | None = Field(description="None when there is nothing to scan")
+    max_concurrency: int = 1
+    round: int = Field(default=0, description="Map rounds already run; later rounds continue unfinished accounts")
+    rounds: list[str] = Field(default_factory=list, description="Each finished round's target results file")
+    done: bool = False
+    reason: str | None = Field(default=None, description="Why nothing is scanned, when count is 0")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -76,11 +85,11 @@ def parse_request(payload: object) -> ScanRequest:
         raise InvalidScanRequestError(f"invalid scan request: {problems}") from exc
 
 
-def resolve_targets(
+def resolve_accounts(
     request: ScanRequest, registered: Sequence[RegisteredAccount], settings: PlanSettings, run_id: str
-) -> tuple[int, Iterator[Target]]:
-    """How many (account, region) the request asks for and, lazily, each of them; or a clear error naming
-    what is wrong. Lazily, because 10,000 accounts x 17 regions must fit a small Lambda."""
+) -> tuple[int, list[AccountTarget]]:
+    """How many (account, region) pairs the request asks for, and one item per account; or a clear error
+    naming what is wrong. Items are small (no ExternalId): 10,000 accounts x 17 regions fit a small Lambda."""
     by_id = {a.account_id: a for a in registered if a.enabled}
     if request.accounts is None:
         chosen = list(by_id.values())
@@ -99,41 +108,23 @@ def resolve_targets(
     bad_regions = sorted(set(request.regions or []) - known_regions())
     if bad_regions:
         raise InvalidScanRequestError(f"unknown region(s): {', '.join(bad_regions)}")
-    per_account = [
-        (account, list(dict.fromkeys(request.regions or account.regions or settings.default_regions)))
+    items = [
+        AccountTarget(
+            run_id=run_id,
+            account_id=account.account_id,
+            regions=list(dict.fromkeys(request.regions or account.regions or settings.default_regions)),
+            role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
+        )
         for account in chosen
     ]
-    total = sum(len(regions) for _, regions in per_account)
+    total = sum(len(item.regions) for item in items)
     if total > settings.max_targets:
         raise InvalidScanRequestError(f"{total} targets exceed the limit of {settings.max_targets}")
     if not total:
         raise InvalidScanRequestError("the request resolves to no target: no enabled account is registered")
-    return total, _round_robin(per_account, run_id, settings)
-
-
-def _round_robin(
-    per_account: list[tuple[RegisteredAccount, list[str]]], run_id: str, settings: PlanSettings
-) -> Iterator[Target]:
-    """Accounts interleaved, so that the targets the Map runs at once belong to different accounts."""
-    for rank in range(max(len(regions) for _, regions in per_account)):
-        for account, regions in per_account:
-            if rank < len(regions):
-                yield _target(account, regions[rank], len(regions), run_id, settings)
-
-
-def _target(account: RegisteredAccount, region: str, regions: int, run_id: str, settings: PlanSettings) -> Target:
-    # However the Map schedules them, at most this many of the account's targets run at once: each takes
-    # that fraction of the account's rates, so together they never exceed them. (Each keeps a burst of at
-    # least one call, so many regions starting at once may burst a few calls over; botocore retries those.)
-    at_once = min(regions, settings.max_concurrency)
-    return Target(
-        run_id=run_id,
-        account_id=account.account_id,
-        region=region,
-        role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
-        external_id=account.external_id,
-        budget_share=1 / at_once if settings.split_budget else 1.0,
-    )
+    # Accounts with the most regions first: the longest scans start early, and the Map's tail stays short.
+    items.sort(key=lambda item: -len(item.regions))
+    return total, items
 
 
 def plan(
@@ -145,39 +136,75 @@ def plan(
     bucket: str | None = None,
     now: datetime | None = None,
     windows: ChangeWindows | None = None,
+    lease: SweepLease | None = None,
 ) -> PlanResult:
     """Validate, resolve targets, write the manifest. Nothing is written for a bad request. A change event
-    whose targets were all claimed by an earlier event of the same window plans nothing."""
+    whose targets were all claimed by an earlier event of the same window plans nothing, and so does a
+    scheduled sweep while the previous one still runs."""
     run_id = request.run_id or new_run_id(now)
     started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    count, targets = resolve_targets(request, registered, settings, run_id)
+    change = request.source == "change"
+    concurrency = settings.change_max_concurrency if change else settings.max_concurrency
+
+    def nothing(reason: str) -> PlanResult:
+        return PlanResult(
+            run_id=run_id,
+            started_at=started,
+            source=request.source,
+            count=0,
+            manifest=None,
+            max_concurrency=concurrency,
+            reason=reason,
+        )
+
+    total, items = resolve_accounts(request, registered, settings, run_id)
     claimed: list[Target] = []
-    if windows and request.source == "change":
-        claimed = windows.claim(list(targets), request.requested_at)  # a change names one account: small
+    if windows and change:
+        pairs = [Target(run_id=run_id, account_id=i.account_id, region=r) for i in items for r in i.regions]
+        claimed = windows.claim(pairs, request.requested_at)  # a change names one account: small
         if not claimed:
-            return PlanResult(run_id=run_id, count=0, manifest=None, started_at=started)
-        count, targets = len(claimed), iter(claimed)
+            return nothing("every target of this change event is claimed by an earlier event of its window")
+        roles = {i.account_id: i.role_arn for i in items}
+        items = [
+            AccountTarget(run_id=run_id, account_id=account, regions=[t.region for t in group], role_arn=roles[account])
+            for account, group in groupby(claimed, key=lambda t: t.account_id)
+        ]
+        total = len(claimed)
+    if lease and request.source == "schedule":
+        holder = lease.take(run_id, now)
+        if holder != run_id:
+            return nothing(f"the previous sweep {holder} is still running")
     key = f"{MANIFEST_PREFIX}run={run_id}.json"
     try:
-        blobs.put(key, _json_array(targets))
+        blobs.put(key, json_array(items))
     except Exception:
         if windows and claimed:
             windows.release(claimed, request.requested_at)  # a retry, or the next event, may claim it again
+        if lease and request.source == "schedule":
+            lease.release(run_id)
         raise
-    return PlanResult(run_id=run_id, count=count, manifest=ManifestRef(bucket=bucket, key=key), started_at=started)
+    return PlanResult(
+        run_id=run_id,
+        started_at=started,
+        source=request.source,
+        count=len(items),
+        targets=total,
+        manifest=ManifestRef(bucket=bucket, key=key),
+        max_concurrency=concurrency,
+    )
 
 
-def _json_array(targets: Iterator[Target]) -> bytes:
-    """The manifest written one item at a time: only its bytes are ever held, never every Target at once."""
+def json_array(items: Iterable[BaseModel]) -> bytes:
+    """A manifest written one item at a time: only its bytes are ever held, never a second copy as a list."""
     out = io.BytesIO()
     out.write(b"[")
-    for i, target in enumerate(targets):
+    for i, item in enumerate(items):
         if i:
             out.write(b",")
-        out.write(target.model_dump_json().encode())
+        out.write(item.model_dump_json(exclude_none=True).encode())
     out.write(b"]")
     return out.getvalue()
 
 
-def read_manifest(blobs: BlobStore, key: str) -> list[Target]:
-    return [Target.model_validate(item) for item in json.loads(blobs.get(key))]
+def read_manifest(blobs: BlobStore, key: str) -> list[AccountTarget]:
+    return [AccountTarget.model_validate(item) for item in json.loads(blobs.get(key))]

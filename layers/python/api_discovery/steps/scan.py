@@ -1,75 +1,226 @@
-"""Scan: one target of the manifest, its snapshot, current state and change set, and a small summary."""
+"""Scan: one account of the manifest. Its role is assumed once, its regions are scanned at once under one call
+budget for the account, and each region writes only what changed; a small result per region goes back.
+
+Write order, for each region, so that a fault at any point loses nothing: the snapshot, then the change set,
+then the current state (which moves the target's pointer to the new snapshot). A write that fails leaves the
+pointer where it was, and the next scan diffs against the same previous snapshot and reports the change then.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api_discovery.blobs import BlobStore
 from api_discovery.collect.exports import ExportStore
-from api_discovery.errors import InvalidScanRequestError
+from api_discovery.collect.session import AccountCredentials, assume_account, own_credentials
+from api_discovery.errors import InvalidScanRequestError, TargetUnavailableError
 from api_discovery.inventory.model import Snapshot
-from api_discovery.inventory.results import TargetResult
-from api_discovery.inventory.snapshots import SnapshotRef, write_snapshot
-from api_discovery.steps.progress import Progress, load_progress, save_progress
-from api_discovery.steps.target_scan import ScanOptions, SessionFactory, TimeLeft, scan_until
+from api_discovery.inventory.results import AccountResult, TargetResult
+from api_discovery.inventory.snapshots import SnapshotRef, content_hash, findings_hash, write_snapshot
+from api_discovery.observability import logger
+from api_discovery.steps.progress import PROGRESS_PREFIX, Progress, load_progress, save_progress
+from api_discovery.steps.target_scan import (
+    ScanOptions,
+    SessionFactory,
+    TimeLeft,
+    failed_snapshot,
+    scan_until,
+    utc_now,
+)
 from api_discovery.store.state import StateStore, StateWrite
-from api_discovery.store.tracking import ChangeSet, changes_key, previous_complete_key, track
-from api_discovery.targets import Target
+from api_discovery.store.tracking import (
+    ChangeSet,
+    changes_key,
+    compute_change_set,
+    previous_complete_key,
+    read_change_set,
+    store_change_set,
+)
+from api_discovery.targets import AccountTarget
+
+# Calls in flight for the whole account: the budget (10 per second) sets the pace, not the threads, so many
+# regions share what one large region would use alone.
+ACCOUNT_WORKERS = 16
+MIN_REGION_WORKERS = 4
 
 
-def parse_scan_event(event: dict[str, Any]) -> tuple[Target, str | None]:
-    """A Map item: the manifest's target, and on a follow-up invocation the progress to resume from."""
-    fields = {k: v for k, v in event.items() if k not in ("continuation", "scan")}
+class AccountProgress(BaseModel):
+    """Where an account stopped by its time limit stands: each unfinished region's own progress, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    account_id: str
+    pending: dict[str, str | None]
+
+
+def parse_scan_event(event: object) -> AccountTarget:
+    """A Map item: one account, its regions, and on a later round the progress to resume from."""
     try:
-        return Target.model_validate(fields), event.get("continuation")
+        return AccountTarget.model_validate(event)
     except ValidationError as exc:
-        raise InvalidScanRequestError(f"invalid scan target: {exc}") from exc
+        raise InvalidScanRequestError(f"invalid scan item: {exc}") from exc
 
 
-def scan(
-    target: Target,
+def scan_account(
+    item: AccountTarget,
     *,
     blobs: BlobStore,
     state: StateStore | None,
     session_factory: SessionFactory,
+    external_id: str | None,
     options: ScanOptions | None = None,
     time_left: TimeLeft | None = None,
-    continuation: str | None = None,
-) -> TargetResult:
-    """Scan one target, store its snapshot, then its current state, and return a small summary. Out of time,
-    store the progress instead and return its key as the continuation to call again with."""
-    resume = load_progress(blobs, continuation) if continuation else None
-    exports = ExportStore(blobs, target.account_id, target.region) if options and options.exports else None
-    outcome = scan_until(
-        target, session_factory=session_factory, options=options, time_left=time_left, resume=resume, exports=exports
-    )
-    if isinstance(outcome, Progress):
-        key = save_progress(blobs, target, outcome)
-        return TargetResult(
-            run_id=target.run_id,
-            account_id=target.account_id,
-            region=target.region,
-            status="in_progress",
-            api_count=len(outcome.apis),
-            api_calls=sum(outcome.api_calls.values()),
-            continuation=key,
-            reason=f"{len(outcome.rest_pending) + len(outcome.v2_pending)} APIs left",
+) -> AccountResult:
+    """Scan the account's regions concurrently; out of time, store what is unfinished and return its key."""
+    opts = options or ScanOptions()
+    pending = _pending(blobs, item)
+    started = utc_now()
+    try:
+        credentials = _reach(item, session_factory(), external_id, next(iter(pending)))
+    except TargetUnavailableError as exc:
+        # The account cannot be reached: every region fails with the reason, and nothing else is claimed.
+        failed = [failed_snapshot(item.target(r, None), exc, started) for r in pending]
+        return AccountResult(
+            run_id=item.run_id,
+            account_id=item.account_id,
+            status="done",
+            regions=item.regions,
+            targets=[_settle(s, blobs=blobs, state=state) for s in failed],
         )
-    snapshot = outcome
+    region_opts = replace(opts, workers=min(opts.workers, max(MIN_REGION_WORKERS, ACCOUNT_WORKERS // len(pending))))
+
+    def one(region: str) -> TargetResult | str:
+        target = item.target(region, external_id)
+        resume = load_progress(blobs, key) if (key := pending[region]) else None
+        outcome = scan_until(
+            target,
+            session_factory=session_factory,
+            options=region_opts,
+            time_left=time_left,
+            resume=resume,
+            exports=ExportStore(blobs, item.account_id, region) if opts.exports else None,
+            credentials=credentials,
+        )
+        if isinstance(outcome, Progress):
+            return save_progress(blobs, target, outcome)
+        return _settle(outcome, blobs=blobs, state=state)
+
+    with ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="region") as pool:
+        outcomes = dict(zip(pending, pool.map(lambda r: _guarded(one, item, r), pending), strict=True))
+    done = [o for o in outcomes.values() if isinstance(o, TargetResult)]
+    unfinished = {r: o for r, o in outcomes.items() if isinstance(o, str)}
+    if not unfinished:
+        return AccountResult(
+            run_id=item.run_id, account_id=item.account_id, status="done", regions=item.regions, targets=done
+        )
+    key = _save_account_progress(
+        blobs, AccountProgress(run_id=item.run_id, account_id=item.account_id, pending=unfinished)
+    )
+    return AccountResult(
+        run_id=item.run_id,
+        account_id=item.account_id,
+        status="in_progress",
+        regions=item.regions,
+        targets=done,
+        continuation=key,
+    )
+
+
+def _guarded(one: Callable[[str], TargetResult | str], item: AccountTarget, region: str) -> TargetResult | str:
+    """A fault in one region (a store write, a bug) fails that region only, with the reason; its writes are
+    ordered, so the next scan finds the pointer where it was and reports the change then."""
+    try:
+        result: TargetResult | str = one(region)
+    except Exception as exc:
+        logger.exception("region scan failed", extra={"account_id": item.account_id, "region": region})
+        return TargetResult(
+            run_id=item.run_id,
+            account_id=item.account_id,
+            region=region,
+            status="failed",
+            reason=f"{type(exc).__name__}: {exc}",
+        )
+    return result
+
+
+def _reach(item: AccountTarget, base: Any, external_id: str | None, region: str) -> AccountCredentials:
+    """One AssumeRole for the whole account, through the regional STS endpoint of its first region."""
+    if item.role_arn:
+        return assume_account(base, role=item.role_arn, external_id=external_id, region=region, run_id=item.run_id)
+    return own_credentials(base)
+
+
+def _pending(blobs: BlobStore, item: AccountTarget) -> dict[str, str | None]:
+    if not item.continuation:
+        return dict.fromkeys(item.regions)
+    expected = f"{PROGRESS_PREFIX}run={item.run_id}/account={item.account_id}.json.gz"
+    if item.continuation != expected:
+        raise InvalidScanRequestError(f"continuation {item.continuation!r} does not belong to {item.account_id}")
+    progress = AccountProgress.model_validate(json.loads(gzip.decompress(blobs.get(item.continuation))))
+    if (progress.run_id, progress.account_id) != (item.run_id, item.account_id):
+        raise InvalidScanRequestError(f"continuation {item.continuation!r} belongs to another run or account")
+    return {r: progress.pending.get(r) for r in item.regions if r in progress.pending} or dict.fromkeys(item.regions)
+
+
+def _save_account_progress(blobs: BlobStore, progress: AccountProgress) -> str:
+    key = f"{PROGRESS_PREFIX}run={progress.run_id}/account={progress.account_id}.json.gz"
+    blobs.put(key, gzip.compress(progress.model_dump_json().encode(), mtime=0), content_type="application/gzip")
+    return key
+
+
+def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -> TargetResult:
+    """Store one region's scan, writing only what changed, in the order that loses nothing."""
+    item = state.target(snapshot.account_id, snapshot.region) if state else None
+    if state is not None and item and item.get("complete_snapshot_key") and snapshot.status == "complete":
+        digest, findings = content_hash(snapshot), findings_hash(snapshot)
+        if (item.get("content_hash"), item.get("findings_hash")) == (digest, findings):
+            stored = SnapshotRef(
+                key=str(item["complete_snapshot_key"]),
+                uri=blobs.uri(str(item["complete_snapshot_key"])),
+                content_hash=digest,
+                size=0,
+            )
+            if item.get("complete_run_id") == snapshot.run_id:
+                # A retry of this run, whose first attempt stored the scan and then died: report what it stored.
+                return summarize(snapshot, stored, changes=_stored_changes(blobs, snapshot))
+            state.mark_seen(snapshot, findings)
+            return summarize(snapshot, stored, unchanged=True)
     # Read before this scan's state is applied, which moves the pointer to this very snapshot.
-    previous = previous_complete_key(state, blobs, snapshot) if snapshot.status != "failed" else None
+    previous = previous_complete_key(state, blobs, snapshot, item or {}) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
+    changes = compute_change_set(blobs, snapshot, ref, previous)
+    if changes is not None and changes.changes:
+        store_change_set(blobs, changes)
     written = state.apply(snapshot, ref) if state else StateWrite()
     # A scan overtaken by a newer one read the same previous snapshot: its changes would be stale news.
-    changes = None if written.behind else track(blobs, snapshot, ref, previous)
-    return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=changes)
+    kept = None if written.behind else changes
+    return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=kept)
+
+
+def _stored_changes(blobs: BlobStore, snapshot: Snapshot) -> ChangeSet | None:
+    key = changes_key(snapshot)
+    return read_change_set(blobs, key) if key in blobs.keys(key) else None
 
 
 def summarize(
-    snapshot: Snapshot, ref: SnapshotRef | None, *, stale: bool = False, changes: ChangeSet | None = None
+    snapshot: Snapshot,
+    ref: SnapshotRef | None,
+    *,
+    stale: bool = False,
+    changes: ChangeSet | None = None,
+    unchanged: bool = False,
 ) -> TargetResult:
+    listed = changes if changes is not None and changes.changes else None
+    types = Counter(change.type for change in (listed.changes if listed else []))
     return TargetResult(
         run_id=snapshot.run_id,
         account_id=snapshot.account_id,
@@ -83,8 +234,10 @@ def summarize(
         retries=sum(snapshot.api_retries.values()),
         snapshot_key=ref.key if ref else None,
         content_hash=ref.content_hash if ref else None,
+        unchanged=unchanged,
         stale=stale,
         previous_snapshot_key=changes.previous_snapshot_key if changes else None,
-        changes_key=changes_key(snapshot) if changes else None,
-        change_count=len(changes.changes) if changes else 0,
+        changes_key=changes_key(snapshot) if listed else None,
+        change_count=len(listed.changes) if listed else 0,
+        change_types=dict(sorted(types.items())),
     )

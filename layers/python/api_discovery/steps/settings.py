@@ -20,7 +20,10 @@ class LambdaSettings(BaseModel):
     role_name: str = Field(default="ApiDiscoveryReadOnly", min_length=1)
     default_regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
     max_targets: int = Field(default=200_000, ge=1)
-    max_concurrency: int = Field(default=40, ge=1, description="The scan Map's MaxConcurrency")
+    max_concurrency: int = Field(default=800, ge=1, description="Accounts a sweep's scan Map scans at once")
+    change_max_concurrency: int = Field(default=10, ge=1, description="Accounts a change-event run scans at once")
+    max_rounds: int = Field(default=8, ge=1, description="Map rounds before an unfinished account fails")
+    sweep_lease_seconds: int = Field(default=7200, ge=60, description="How long a sweep holds its lease at most")
     event_bus_name: str | None = None
     openapi_exports: bool = False
     change_window_seconds: int = Field(default=300, ge=1)
@@ -42,6 +45,9 @@ class LambdaSettings(BaseModel):
             "default_regions": "DEFAULT_REGIONS",
             "max_targets": "MAX_TARGETS",
             "max_concurrency": "MAX_CONCURRENCY",
+            "change_max_concurrency": "CHANGE_MAX_CONCURRENCY",
+            "max_rounds": "MAX_ROUNDS",
+            "sweep_lease_seconds": "SWEEP_LEASE_SECONDS",
             "event_bus_name": "EVENT_BUS_NAME",
             "openapi_exports": "OPENAPI_EXPORTS",
             "change_window_seconds": "CHANGE_WINDOW_SECONDS",

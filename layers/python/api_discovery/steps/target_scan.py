@@ -22,7 +22,13 @@ from api_discovery.collect import rest, v2
 from api_discovery.collect.budget import Rates, Scope, budget_key, shared_budget
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
 from api_discovery.collect.exports import ExportStore, export_stages
-from api_discovery.collect.session import CLIENT_CONFIG, CallCounter, assume_customer_session, own_session
+from api_discovery.collect.session import (
+    CLIENT_CONFIG,
+    AccountCredentials,
+    CallCounter,
+    assume_customer_session,
+    own_session,
+)
 from api_discovery.errors import TargetUnavailableError
 from api_discovery.inventory import normalise
 from api_discovery.inventory.model import Api, Domain, ScanError, Snapshot, Stage
@@ -70,8 +76,10 @@ def scan_until(
     resume: Progress | None = None,
     scanned_at: str | None = None,
     exports: ExportStore | None = None,
+    credentials: AccountCredentials | None = None,
 ) -> Snapshot | Progress:
-    """Scan until done, or until `time_left()` nears `reserve_seconds`: then return the progress to resume."""
+    """Scan until done, or until `time_left()` nears `reserve_seconds`: then return the progress to resume.
+    With `credentials` (the account already reached once for all its regions) no role is assumed here."""
     opts = options or ScanOptions()
     counter = CallCounter()
     started = resume.scanned_at if resume else (scanned_at or utc_now())
@@ -79,7 +87,7 @@ def scan_until(
         run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
     )
     try:
-        ctx = _context(target, session_factory(), counter, opts)
+        ctx = _context(target, credentials or session_factory, counter, opts)
         ctx.exports = exports if opts.exports else None
         ctx.errors.extend(progress.errors)
         with _Lanes(opts.workers) as lanes:
@@ -87,15 +95,12 @@ def scan_until(
                 progress = _list(ctx, lanes, progress)
             progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
     except TargetUnavailableError as exc:
-        return Snapshot(
-            run_id=target.run_id,
-            account_id=target.account_id,
-            region=target.region,
-            scanned_at=started,
-            status="failed",
+        return failed_snapshot(
+            target,
+            exc,
+            started,
             api_calls=progress.add_calls(counter.snapshot()),
             api_retries=progress.add_retries(counter.retries_snapshot()),
-            errors=[ScanError(kind=exc.kind, operation="*", resource=target.label, code=exc.kind, message=str(exc))],
         )
     progress = progress.model_copy(
         update={
@@ -109,10 +114,36 @@ def scan_until(
     return _snapshot(progress)
 
 
-def _context(target: Target, base: boto3.Session, counter: CallCounter, opts: ScanOptions) -> ScanContext:
+def failed_snapshot(
+    target: Target,
+    exc: TargetUnavailableError,
+    scanned_at: str,
+    *,
+    api_calls: dict[str, int] | None = None,
+    api_retries: dict[str, int] | None = None,
+) -> Snapshot:
+    """A target that could not be read: `failed`, with the reason, and nothing claimed about its content."""
+    return Snapshot(
+        run_id=target.run_id,
+        account_id=target.account_id,
+        region=target.region,
+        scanned_at=scanned_at,
+        status="failed",
+        api_calls=api_calls or {},
+        api_retries=api_retries or {},
+        errors=[ScanError(kind=exc.kind, operation="*", resource=target.label, code=exc.kind, message=str(exc))],
+    )
+
+
+def _context(
+    target: Target, reach: AccountCredentials | SessionFactory, counter: CallCounter, opts: ScanOptions
+) -> ScanContext:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
-    if target.role_arn:
+    if isinstance(reach, AccountCredentials):
+        session = reach.session(target.region, counter)
+    elif target.role_arn:
+        base = reach()
         session = assume_customer_session(
             base,
             role=target.role_arn,
@@ -122,12 +153,9 @@ def _context(target: Target, base: boto3.Session, counter: CallCounter, opts: Sc
             counter=counter,
         )
     else:
-        session = own_session(base, region=target.region, counter=counter)
-    key = budget_key(opts.scope, target.account_id, target.region)
-    if target.budget_share < 1:
-        # A share is this target's alone (as in a Lambda of its own), never pooled with its siblings'.
-        key = f"{key}#{target.region}"
-    budget = shared_budget(key, opts.rates.share(target.budget_share))
+        session = own_session(reach(), region=target.region, counter=counter)
+    # One budget per account in this process: every region an invocation scans draws on the same buckets.
+    budget = shared_budget(budget_key(opts.scope, target.account_id, target.region), opts.rates)
     session.events.register("before-send.apigateway", budget.before_send)
     session.events.register("before-send.apigatewayv2", budget.before_send)
     return ScanContext(

@@ -39,6 +39,16 @@ class Registry:
         item = {"pk": REGISTRY_PK, "sk": f"ACCOUNT#{account.account_id}", **account.model_dump()}
         self.client.put_item(TableName=self.table, Item=to_item(item))
 
+    def external_id(self, account_id: str) -> str | None:
+        """One account's ExternalId, read by the scan that needs it, so that it never travels in the workflow."""
+        item = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"pk": REGISTRY_PK, "sk": f"ACCOUNT#{account_id}"}),
+            ProjectionExpression="external_id",
+        ).get("Item")
+        value = from_item(item).get("external_id") if item else None
+        return str(value) if value else None
+
     def accounts(self) -> list[RegisteredAccount]:
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(

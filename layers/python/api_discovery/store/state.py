@@ -4,7 +4,7 @@ Keys (one table, string pk/sk):
   API#<account>#<region>     <kind>#<api id>     current state of one API
   TARGET#<account>#<region>  STATE               last scan of a target, and its last complete one
   REGISTRY                   ACCOUNT#<account>   a registered customer account
-  RUN#<run id>               SUMMARY | TARGET#<account>#<region>   run records (expire through TTL)
+  RUN#<run id>               SUMMARY             run summaries (expire through TTL; targets are in S3)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from api_discovery.inventory.model import Api, Snapshot
-from api_discovery.inventory.snapshots import SnapshotRef, api_hash
+from api_discovery.inventory.snapshots import SnapshotRef, api_hash, findings_hash
 
 TTL_ATTRIBUTE = "expires_at"
 RUN_RECORD_DAYS = 400
@@ -98,6 +98,22 @@ class StateStore:
                     result.removed += self._mark_removed(snapshot, item)
         return result
 
+    def mark_seen(self, snapshot: Snapshot, findings_hash: str) -> bool:
+        """Record a complete scan whose content is the same as the target's last complete snapshot: when it
+        was seen, and by which run. The pointer to that snapshot stays; nothing about its APIs changed."""
+        values: dict[str, Any] = {
+            "run_id": snapshot.run_id,
+            "scanned_at": snapshot.scanned_at,
+            "status": snapshot.status,
+            "error_count": 0,
+            "api_count": len(snapshot.apis),
+            "last_seen": snapshot.scanned_at,
+            "findings_hash": findings_hash,
+        }
+        return self._conditional_update(
+            target_key(snapshot.account_id, snapshot.region), values, ["reason"], snapshot.scanned_at
+        )
+
     def apis(self, account_id: str, region: str) -> list[dict[str, Any]]:
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
@@ -111,30 +127,12 @@ class StateStore:
         item = self.client.get_item(TableName=self.table, Key=to_item(target_key(account_id, region))).get("Item")
         return from_item(item) if item else None
 
-    def record_run(self, summary: dict[str, Any], targets: list[dict[str, Any]]) -> None:
-        """The run and each target's status, as items that expire on their own."""
+    def record_run(self, summary: dict[str, Any]) -> None:
+        """The run's summary, as an item that expires on its own. Each target's status is in the run's target
+        file in S3: one item per target would cost a fleet's sweep 170,000 writes."""
         expires = int(time.time()) + RUN_RECORD_DAYS * 86400
-        pk = f"RUN#{summary['run_id']}"
-        requests = [{"PutRequest": {"Item": to_item({"pk": pk, "sk": "SUMMARY", **summary, TTL_ATTRIBUTE: expires})}}]
-        requests += [
-            {
-                "PutRequest": {
-                    "Item": to_item(
-                        {
-                            "pk": pk,
-                            "sk": f"TARGET#{t['account_id']}#{t['region']}",
-                            **t,
-                            TTL_ATTRIBUTE: expires,
-                        }
-                    )
-                }
-            }
-            for t in targets
-        ]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self.table: requests[start : start + 25]}
-            while pending:
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        item = {"pk": f"RUN#{summary['run_id']}", "sk": "SUMMARY", **summary, TTL_ATTRIBUTE: expires}
+        self.client.put_item(TableName=self.table, Item=to_item(item))
 
     def _update_target(self, snapshot: Snapshot, ref: SnapshotRef | None) -> bool:
         values: dict[str, Any] = {
@@ -160,6 +158,8 @@ class StateStore:
             "complete_snapshot_key": ref.key,
             "complete_scanned_at": snapshot.scanned_at,
             "content_hash": ref.content_hash,
+            "findings_hash": findings_hash(snapshot),
+            "last_seen": snapshot.scanned_at,
         }
         return self._conditional_update(
             target_key(snapshot.account_id, snapshot.region),

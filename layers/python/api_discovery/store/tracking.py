@@ -49,10 +49,13 @@ class ChangeSet(BaseModel):
     apis: list[dict[str, Any]] = Field(default_factory=list, description="Summaries of the APIs the changes name")
 
 
-def previous_complete_key(state: StateStore | None, blobs: BlobStore, snapshot: Snapshot) -> str | None:
-    """The target's last complete snapshot before this run. Read it before this run's state is applied."""
+def previous_complete_key(
+    state: StateStore | None, blobs: BlobStore, snapshot: Snapshot, item: dict[str, Any] | None = None
+) -> str | None:
+    """The target's last complete snapshot before this run. Read it before this run's state is applied;
+    `item` is the target's state item when the caller has already read it."""
     if state is not None:
-        item = state.target(snapshot.account_id, snapshot.region) or {}
+        item = item if item is not None else (state.target(snapshot.account_id, snapshot.region) or {})
         key = item.get("complete_snapshot_key")
         # The same run's own snapshot means this scan is a retry whose first attempt already applied: the
         # pointer to the one before is gone from state, so look in the history instead.
@@ -77,7 +80,23 @@ def _from_history(blobs: BlobStore, snapshot: Snapshot) -> str | None:
 
 
 def track(blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: str | None) -> ChangeSet | None:
-    """Diff the new snapshot with the previous complete one and store the change set (none for a failed scan)."""
+    """Diff the new snapshot with the previous complete one and store the change set, if it has changes."""
+    change_set = compute_change_set(blobs, snapshot, ref, previous_key)
+    if change_set is not None and change_set.changes:
+        store_change_set(blobs, change_set)
+    return change_set
+
+
+def store_change_set(blobs: BlobStore, change_set: ChangeSet) -> str:
+    key = change_set_key(change_set.account_id, change_set.region, change_set.scanned_at, change_set.run_id)
+    blobs.put(key, change_set.model_dump_json().encode())
+    return key
+
+
+def compute_change_set(
+    blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: str | None
+) -> ChangeSet | None:
+    """The new snapshot diffed with the previous complete one (none for a failed scan); nothing is written."""
     if snapshot.status == "failed":
         return None
     previous = read_snapshot(blobs, previous_key) if previous_key else None
@@ -102,15 +121,15 @@ def track(blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: 
         changes=changes,
         apis=[api_summary(a) for a in snapshot.apis if a.id in named],
     )
-    blobs.put(changes_key(snapshot), change_set.model_dump_json().encode())
     return change_set
 
 
 def changes_key(snapshot: Snapshot) -> str:
-    return (
-        f"{CHANGES_PREFIX}account={snapshot.account_id}/region={snapshot.region}/"
-        f"date={snapshot.scanned_at[:10]}/run={snapshot.run_id}.json"
-    )
+    return change_set_key(snapshot.account_id, snapshot.region, snapshot.scanned_at, snapshot.run_id)
+
+
+def change_set_key(account_id: str, region: str, scanned_at: str, run_id: str) -> str:
+    return f"{CHANGES_PREFIX}account={account_id}/region={region}/date={scanned_at[:10]}/run={run_id}.json"
 
 
 def read_change_set(blobs: BlobStore, key: str) -> ChangeSet:

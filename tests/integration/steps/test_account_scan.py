@@ -1,0 +1,191 @@
+"""One invocation per account: the role assumed once, the regions scanned at once, only what changed written,
+and an account too large for one invocation continued with nothing repeated or lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+
+from api_discovery.blobs import S3BlobStore
+from api_discovery.inventory.results import AccountResult, TargetResult
+from api_discovery.inventory.snapshots import read_snapshot
+from api_discovery.local.emulator import Emulator
+from api_discovery.steps.scan import scan_account
+from api_discovery.store.state import StateStore, create_table
+from api_discovery.store.tracking import read_change_set
+from api_discovery.targets import AccountTarget
+from tests.integration.builders import Builder, options
+
+ACCOUNT = "520000000001"
+REGIONS = ["eu-west-1", "us-east-1", "ap-south-1"]
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ApiDiscoveryReadOnly"
+
+
+@pytest.fixture
+def vendor(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> tuple[S3BlobStore, StateStore]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
+    for region in REGIONS[:2]:  # the third region is empty, as most regions of a fleet are
+        b = Builder(fresh_emulator.url, ACCOUNT, region)
+        for i in range(3):
+            api = b.rest_api(f"rest-{i}")
+            b.resource(api, "/items")
+            b.method(api, "/items", "GET", integration={"type": "MOCK"})
+            b.v1.create_deployment(restApiId=api.id, stageName="prod")
+            b.route(b.http_api(f"http-{i}"), "GET /items")
+    session = boto3.Session(region_name="us-east-1")
+    session.client("s3").create_bucket(Bucket="vendor")
+    create_table(session.client("dynamodb"), "vendor")
+    return S3BlobStore(session.client("s3"), "vendor"), StateStore(session.client("dynamodb"), "vendor")
+
+
+def _item(run_id: str, **changes: Any) -> AccountTarget:
+    return AccountTarget(run_id=run_id, account_id=ACCOUNT, regions=REGIONS, role_arn=ROLE).model_copy(update=changes)
+
+
+def _scan(vendor: tuple[S3BlobStore, StateStore], item: AccountTarget, **kwargs: Any) -> AccountResult:
+    blobs, state = vendor
+    return scan_account(
+        item,
+        blobs=blobs,
+        state=kwargs.pop("state", state),
+        session_factory=boto3.Session,
+        external_id="ext-520",
+        options=kwargs.pop("options", options()),
+        **kwargs,
+    )
+
+
+def _by_region(result: AccountResult) -> dict[str, TargetResult]:
+    return {t.region: t for t in result.finished()}
+
+
+def _keys(blobs: S3BlobStore, prefix: str) -> list[str]:
+    return blobs.keys(prefix)
+
+
+def test_one_invocation_assumes_the_role_once_and_scans_every_region(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore]
+) -> None:
+    fresh_emulator.requests.clear()
+    result = _scan(vendor, _item("run-1"))
+    regions = _by_region(result)
+    assert result.status == "done" and result.continuation is None
+    assert sorted(regions) == sorted(REGIONS)
+    assert {r: t.status for r, t in regions.items()} == dict.fromkeys(REGIONS, "complete")
+    assert [regions[r].api_count for r in REGIONS] == [6, 6, 0]
+    assert sum(1 for e in fresh_emulator.requests if e.operation == "sts:AssumeRole") == 1
+
+
+def test_a_rerun_with_nothing_changed_writes_no_snapshot_and_no_change_set(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore]
+) -> None:
+    blobs, state = vendor
+    first = _by_region(_scan(vendor, _item("20260101T000000Z-aaaa")))
+    snapshots, changes = _keys(blobs, "snapshots/"), _keys(blobs, "changes/")
+    assert len(snapshots) == 3 and len(changes) == 2  # the empty region found nothing to report
+
+    second = _by_region(_scan(vendor, _item("20260101T010000Z-bbbb")))
+    assert _keys(blobs, "snapshots/") == snapshots and _keys(blobs, "changes/") == changes
+    assert all(t.unchanged and t.change_count == 0 and t.changes_key is None for t in second.values())
+    # "Latest" still resolves: each region points at its last written snapshot, and state says when it was seen.
+    assert {r: t.snapshot_key for r, t in second.items()} == {r: t.snapshot_key for r, t in first.items()}
+    current = state.target(ACCOUNT, "eu-west-1")
+    assert current is not None and current["run_id"] == "20260101T010000Z-bbbb"
+    assert current["complete_run_id"] == "20260101T000000Z-aaaa"
+    assert current["last_seen"] == current["scanned_at"] > current["complete_scanned_at"]
+
+    b = Builder(fresh_emulator.url, ACCOUNT, "us-east-1")
+    b.route(b.http_api("new-one"), "GET /new")
+    third = _by_region(_scan(vendor, _item("20260101T020000Z-cccc")))
+    assert [r for r, t in third.items() if not t.unchanged] == ["us-east-1"]
+    assert len(_keys(blobs, "snapshots/")) == 4 and len(_keys(blobs, "changes/")) == 3
+    change_set = read_change_set(blobs, third["us-east-1"].changes_key or "")
+    assert [c.type for c in change_set.changes if c.type == "api_added"] == ["api_added"]
+
+
+def test_a_failed_write_of_seen_unchanged_loses_no_change(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs, _ = vendor
+    _scan(vendor, _item("20260101T000000Z-aaaa"))
+
+    def refuse(*_: object, **__: object) -> bool:
+        raise RuntimeError("DynamoDB refused the write")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StateStore, "mark_seen", refuse)
+        second = _by_region(_scan(vendor, _item("20260101T010000Z-bbbb")))
+    assert {t.status for t in second.values()} == {"failed"}
+    assert all("refused the write" in (t.reason or "") for t in second.values())
+
+    b = Builder(fresh_emulator.url, ACCOUNT, "eu-west-1")
+    (gone,) = [a for a in b.v1.get_rest_apis()["items"] if a["name"] == "rest-0"]
+    b.v1.delete_rest_api(restApiId=gone["id"])
+    third = _by_region(_scan(vendor, _item("20260101T020000Z-cccc")))
+    removed = read_change_set(blobs, third["eu-west-1"].changes_key or "").changes
+    assert [(c.type, c.api_id) for c in removed if c.type == "api_removed"] == [("api_removed", gone["id"])]
+    fourth = _by_region(_scan(vendor, _item("20260101T030000Z-dddd")))
+    assert all(t.unchanged and not t.change_count for t in fourth.values())  # reported once, not again
+
+
+def _deadline(checks_with_time: int) -> Callable[[], float]:
+    calls = {"n": 0}
+
+    def time_left() -> float:
+        calls["n"] += 1
+        return 900.0 if calls["n"] <= checks_with_time else 0.0
+
+    return time_left
+
+
+def test_an_account_past_its_time_limit_continues_with_nothing_repeated_or_lost(
+    vendor: tuple[S3BlobStore, StateStore],
+) -> None:
+    blobs, state = vendor
+    slow = replace(options(), workers=1)
+    whole = _by_region(_scan(vendor, _item("whole"), options=slow, state=None))  # no state: the resumed scan
+    # below finds no earlier view to call itself unchanged against, and writes its own snapshot
+    invocations = []
+    item = _item("resumed")
+    result = _scan(vendor, item, options=slow, time_left=_deadline(4))
+    invocations.append(result)
+    while result.status == "in_progress":
+        assert result.continuation
+        done = {t.region for t in result.targets}
+        item = item.model_copy(
+            update={"regions": [r for r in item.regions if r not in done], "continuation": result.continuation}
+        )
+        result = _scan(vendor, item, options=slow, time_left=_deadline(4))
+        invocations.append(result)
+    assert len(invocations) >= 2
+    finished = [t for r in invocations for t in r.finished()]
+    assert sorted(t.region for t in finished) == sorted(REGIONS)  # every region once
+    by_region = {t.region: t for t in finished}
+    for region in REGIONS:
+        assert by_region[region].status == "complete"
+        assert by_region[region].content_hash == whole[region].content_hash
+        assert by_region[region].snapshot_key != whole[region].snapshot_key
+        resumed = read_snapshot(blobs, by_region[region].snapshot_key or "")
+        assert resumed.api_calls == read_snapshot(blobs, whole[region].snapshot_key or "").api_calls
+
+
+def test_a_continuation_of_another_account_is_refused(vendor: tuple[S3BlobStore, StateStore]) -> None:
+    from api_discovery.errors import InvalidScanRequestError  # noqa: PLC0415
+
+    foreign = "progress/run=resumed/account=999999999999.json.gz"
+    with pytest.raises(InvalidScanRequestError, match="does not belong"):
+        _scan(vendor, _item("resumed", continuation=foreign))
+
+
+def test_an_account_whose_role_is_refused_fails_every_region_with_the_reason(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore]
+) -> None:
+    fresh_emulator.deny_assume_role(ROLE)
+    result = _scan(vendor, _item("run-denied"))
+    regions = _by_region(result)
+    assert {t.status for t in regions.values()} == {"failed"} and sorted(regions) == sorted(REGIONS)
+    assert all("cannot assume" in (t.reason or "") for t in regions.values())
