@@ -85,6 +85,21 @@ def test_a_retried_scan_finds_the_baseline_in_the_history(blobs: LocalBlobStore,
     assert previous_complete_key(state, blobs, second) == first_key
 
 
+def test_with_a_table_its_pointer_is_the_truth_and_history_is_not_searched(
+    blobs: LocalBlobStore, state: StateStore
+) -> None:
+    # A snapshot whose scan's state write failed: written, but never the pointer. The next scan must diff
+    # against the last recorded complete snapshot, so that the failed scan's changes are reported, not lost.
+    recorded = _store(blobs, _snap(1), state)
+    write_snapshot(blobs, _snap(2, routes=2))
+    assert previous_complete_key(state, blobs, _snap(3)) == recorded
+    # A target the table does not know is a first scan, even beside a snapshot of a table-less run.
+    other = _snap(4).model_copy(update={"region": "us-east-1"})
+    write_snapshot(blobs, other)
+    assert previous_complete_key(state, blobs, _snap(5).model_copy(update={"region": "us-east-1"})) is None
+    assert previous_complete_key(None, blobs, _snap(5).model_copy(update={"region": "us-east-1"})) is not None
+
+
 def test_an_older_snapshot_than_the_baseline_is_not_diffed(blobs: LocalBlobStore) -> None:
     newer_key = _store(blobs, _snap(3, routes=3))
     late = _snap(2)

@@ -53,13 +53,18 @@ def previous_complete_key(
     state: StateStore | None, blobs: BlobStore, snapshot: Snapshot, item: dict[str, Any] | None = None
 ) -> str | None:
     """The target's last complete snapshot before this run. Read it before this run's state is applied;
-    `item` is the target's state item when the caller has already read it."""
+    `item` is the target's state item when the caller has already read it.
+
+    With a table, its pointer is the truth: a target it does not know is a first scan (no history search,
+    which would cost a first sweep one S3 LIST per region), and a snapshot written by a scan whose state
+    write then failed is not a baseline, so the next scan reports that scan's changes again rather than
+    never. Only a retry of this same run, whose first attempt already moved the pointer, searches history."""
     if state is not None:
         item = item if item is not None else (state.target(snapshot.account_id, snapshot.region) or {})
         key = item.get("complete_snapshot_key")
-        # The same run's own snapshot means this scan is a retry whose first attempt already applied: the
-        # pointer to the one before is gone from state, so look in the history instead.
-        if key and item.get("complete_run_id") != snapshot.run_id:
+        if not key:
+            return None
+        if item.get("complete_run_id") != snapshot.run_id:
             return str(key)
     return _from_history(blobs, snapshot)
 
