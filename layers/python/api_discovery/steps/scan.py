@@ -162,17 +162,23 @@ def _reach(item: AccountTarget, base: Any, external_id: str | None, region: str)
 def _pending(blobs: BlobStore, item: AccountTarget) -> dict[str, str | None]:
     if not item.continuation:
         return dict.fromkeys(item.regions)
-    expected = f"{PROGRESS_PREFIX}run={item.run_id}/account={item.account_id}.json.gz"
-    if item.continuation != expected:
+    if item.continuation != account_progress_key(item.run_id, item.account_id):
         raise InvalidScanRequestError(f"continuation {item.continuation!r} does not belong to {item.account_id}")
     progress = AccountProgress.model_validate(json.loads(gzip.decompress(blobs.get(item.continuation))))
     if (progress.run_id, progress.account_id) != (item.run_id, item.account_id):
         raise InvalidScanRequestError(f"continuation {item.continuation!r} belongs to another run or account")
-    return {r: progress.pending.get(r) for r in item.regions if r in progress.pending} or dict.fromkeys(item.regions)
+    pending = {r: progress.pending[r] for r in item.regions if r in progress.pending}
+    if not pending:
+        raise InvalidScanRequestError(f"continuation {item.continuation!r} has none of the regions {item.regions}")
+    return pending
+
+
+def account_progress_key(run_id: str, account_id: str) -> str:
+    return f"{PROGRESS_PREFIX}run={run_id}/account={account_id}.json.gz"
 
 
 def _save_account_progress(blobs: BlobStore, progress: AccountProgress) -> str:
-    key = f"{PROGRESS_PREFIX}run={progress.run_id}/account={progress.account_id}.json.gz"
+    key = account_progress_key(progress.run_id, progress.account_id)
     blobs.put(key, gzip.compress(progress.model_dump_json().encode(), mtime=0), content_type="application/gzip")
     return key
 
