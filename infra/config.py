@@ -13,7 +13,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 import boto3
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
@@ -27,6 +27,12 @@ _BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Lambda keeps 100 of an account's default 1000 concurrent executions unreserved; 900 is the most one
+# function may reserve there.
+MAX_RESERVED_CONCURRENCY = 900
+_RATE_HOURS = {"minute": 1 / 60, "hour": 1, "day": 24}
+# A run that has not ended by then is stopped; it also bounds how late a sweep can complete.
+WORKFLOW_TIMEOUT_HOURS = 2
 
 
 class ConfigError(ValueError):
@@ -134,6 +140,14 @@ def validate_schedule_expression(expression: str) -> str:
     )
 
 
+def schedule_hours(expression: str) -> float | None:
+    """The interval of a `rate(...)` schedule in hours; None for a cron, whose gaps vary."""
+    rate = _RATE.match(expression)
+    if rate is None:
+        return None
+    return int(rate["value"]) * _RATE_HOURS[rate["unit"].rstrip("s")]
+
+
 class DiscoveryConfig(BaseModel):
     """Every setting of the vendor deployment, with the defaults shipped in `cdk.json`."""
 
@@ -147,18 +161,28 @@ class DiscoveryConfig(BaseModel):
     )
     customer_role_name: str = "ApiDiscoveryReadOnly"
     scanner_role_name: str = "ApiDiscoveryScanner"
-    map_max_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Accounts scanned at once by a sweep (schedule or request), and by a change-event run.
+    map_max_concurrency: int = Field(default=800, ge=1, le=MAX_RESERVED_CONCURRENCY)
+    change_max_concurrency: int = Field(default=10, ge=1, le=MAX_RESERVED_CONCURRENCY)
+    # Publish batches sent at once.
+    publish_max_concurrency: int = Field(default=50, ge=1, le=1000)
+    scan_reserved_concurrency: int = Field(default=850, ge=1, le=MAX_RESERVED_CONCURRENCY)
     tolerated_failure_percentage: float = Field(default=20, ge=0, le=100)
-    max_targets: int = Field(default=20_000, ge=1, le=200_000)
+    max_targets: int = Field(default=200_000, ge=1, le=1_000_000)
     event_bus_name: str = "api-discovery"
     source_account_ids: CsvList = Field(default_factory=list)
     organization_id: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
     alarm_email: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
-    targets_failed_alarm_threshold: int = Field(default=1, ge=1)
+    # Failed targets, as a percentage of the targets scanned in an hour, that raise the alarm.
+    target_failure_rate_alarm_percent: float = Field(default=5, gt=0, le=100)
+    # Hours without a completed run after which the alarm rings (hourly periods: CloudWatch evaluates at most
+    # seven days of them).
+    sweep_alarm_hours: int = Field(default=8, ge=1, le=7 * 24)
     snapshot_retention_days: int = Field(default=400, ge=30, le=3650)
     scratch_retention_days: int = Field(default=30, ge=1, le=365)
     log_retention_days: int = 90
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    workflow_log_level: Literal["OFF", "ERROR", "FATAL", "ALL"] = "ERROR"
     powertools_layer_version: int = Field(default=27, ge=1)
     openapi_exports: bool = False
     # Change events of one account and region within this many seconds collapse into one scan.
@@ -231,6 +255,24 @@ class DiscoveryConfig(BaseModel):
             raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))} days")
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> DiscoveryConfig:
+        reserved = self.scan_reserved_concurrency
+        for key in ("map_max_concurrency", "change_max_concurrency"):
+            if getattr(self, key) > reserved:
+                raise ValueError(
+                    f"{key} ({getattr(self, key)}) exceeds scan_reserved_concurrency ({reserved}): the map would "
+                    "start more scans than the scan function may run, and the rest would be throttled"
+                )
+        every = schedule_hours(self.schedule_expression)
+        if every is not None and self.sweep_alarm_hours < every + WORKFLOW_TIMEOUT_HOURS:
+            raise ValueError(
+                f"sweep_alarm_hours ({self.sweep_alarm_hours}) must be at least the schedule's interval "
+                f"({every:g} hours) plus the workflow timeout ({WORKFLOW_TIMEOUT_HOURS} hours), or the alarm "
+                "rings between two healthy sweeps"
+            )
+        return self
+
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> DiscoveryConfig:
         """Build from context values, raising `ConfigError` that names each offending key."""
@@ -244,7 +286,8 @@ class DiscoveryConfig(BaseModel):
 def format_errors(exc: ValidationError) -> str:
     lines = ["Invalid CDK context (cdk.json 'context' or 'cdk synth -c key=value'):"]
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "context"
+        key = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {key}: {message} (got {error['input']!r})")
+        # A check across settings names its keys in the message; its input is the whole context.
+        lines.append(f"  - {key}: {message} (got {error['input']!r})" if key else f"  - {message}")
     return "\n".join(lines)

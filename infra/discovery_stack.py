@@ -1,4 +1,4 @@
-"""The vendor stack: storage, the three workflow Lambdas, the workflow, its triggers, observability.
+"""The vendor stack: storage, the four workflow Lambdas, the workflow, its triggers, observability.
 
 The stack only wires constructs; each IAM grant below is the whole of what a function may do.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -36,7 +37,7 @@ from infra.storage import (
     Storage,
 )
 from infra.triggers import Triggers
-from infra.workflow import Workflow
+from infra.workflow import WORKFLOW_TIMEOUT, Workflow
 
 # The item operations the library uses (no Scan, no streams, no table management).
 TABLE_ITEM_ACTIONS = (
@@ -49,6 +50,32 @@ TABLE_ITEM_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 )
+
+
+# Under the five minutes an EXPRESS child execution may run; a scan keeps its last minute in reserve.
+SCAN_TIMEOUT = Duration.seconds(270)
+# The items scan owns: a target's current state and its APIs. It only reads the registry, one account at a time.
+SCAN_ITEM_PARTITIONS = ("TARGET#*", "API#*")
+REGISTRY_PARTITION = "REGISTRY"
+
+
+def _scan_table_statements(table: dynamodb.ITable) -> list[iam.PolicyStatement]:
+    """The scanner's role is the one customers trust and the one that parses what their accounts return: it
+    may read a registry item (for the ExternalId) but never change the registry, runs or windows."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadRegisteredAccount",
+            actions=["dynamodb:GetItem"],
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [REGISTRY_PARTITION]}},
+        ),
+        iam.PolicyStatement(
+            sid="UseTargetState",
+            actions=list(TABLE_ITEM_ACTIONS),
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(SCAN_ITEM_PARTITIONS)}},
+        ),
+    ]
 
 
 def _objects(bucket: s3.IBucket, *prefixes: str) -> list[str]:
@@ -94,8 +121,11 @@ class DiscoveryStack(Stack):
                 "DEFAULT_REGIONS": ",".join(config.regions),
                 "MAX_TARGETS": str(config.max_targets),
                 "MAX_CONCURRENCY": str(config.map_max_concurrency),
+                "CHANGE_MAX_CONCURRENCY": str(config.change_max_concurrency),
                 "OPENAPI_EXPORTS": str(config.openapi_exports).lower(),
                 "CHANGE_WINDOW_SECONDS": str(config.change_window_seconds),
+                # A sweep that never announces (it failed, or timed out) holds the schedule no longer than this.
+                "SWEEP_LEASE_SECONDS": str(int(WORKFLOW_TIMEOUT.to_seconds())),
                 "EVENT_BUS_NAME": config.event_bus_name,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -105,31 +135,54 @@ class DiscoveryStack(Stack):
         )
         self.plan = workflow_function(
             self,
-            FunctionSpec("plan", "Validate a scan request and write the targets manifest", 256, Duration.seconds(60)),
+            FunctionSpec(
+                "plan",
+                "Validate a scan request and write the accounts manifest",
+                # Reads the whole registry and writes one manifest item per account: ten thousand for a sweep.
+                512,
+                Duration.minutes(2),
+            ),
             defaults,
         )
         self.scan = workflow_function(
             self,
             FunctionSpec(
                 "scan",
-                "Inventory API Gateway in one account and region through the customer's read-only role",
+                "Inventory API Gateway in one account, all its regions, through the customer's read-only role",
                 512,
-                # API Gateway allows GetResources 5 times per 2 s: a large account takes minutes.
-                Duration.minutes(10),
+                # Under EXPRESS's five minutes; the scan stops a minute early and continues in the next round.
+                SCAN_TIMEOUT,
                 # A fixed name, because the customer's trust policy names this role.
                 role_name=config.scanner_role_name,
+                # A sweep's scans cannot starve the account's other functions, nor be starved by them.
+                reserved_concurrency=config.scan_reserved_concurrency,
             ),
             defaults,
         )
         self.finalize = workflow_function(
             self,
             FunctionSpec(
-                "finalize", "Diff, record the run, emit change and finding events", 1024, Duration.minutes(15)
+                "finalize",
+                "Record a round of results; plan the next round, or the run report and its publish batches",
+                # Streams the results of ten thousand accounts and writes the run's target list.
+                1024,
+                Duration.minutes(15),
+            ),
+            defaults,
+        )
+        self.publish = workflow_function(
+            self,
+            FunctionSpec(
+                "publish",
+                "Send one batch of change and finding events, or announce a completed run",
+                512,
+                # A batch runs in an EXPRESS child execution: under its five minutes, like a scan.
+                SCAN_TIMEOUT,
             ),
             defaults,
         )
 
-        # plan: the registry and run records, and the manifest it writes.
+        # plan: the registry, change windows, the sweep lease, and the manifest it writes.
         table.grant(self.plan, *TABLE_ITEM_ACTIONS)
         self.plan.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=_objects(bucket, MANIFESTS_PREFIX))
@@ -141,23 +194,34 @@ class DiscoveryStack(Stack):
                 resources=[f"arn:{self.partition}:iam::*:role/{config.customer_role_name}"],
             )
         )
-        # Its snapshots, the progress of a scan continued in a later invocation, OpenAPI exports, change sets.
+        # Its snapshots, the progress of a scan continued in a later round, OpenAPI exports, change sets.
         scan_prefixes = (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX)
         self.scan.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=_objects(bucket, *scan_prefixes))
         )
         self.scan.add_to_role_policy(_list_under(bucket, *scan_prefixes))
-        table.grant(self.scan, *TABLE_ITEM_ACTIONS)
-        # finalize: reads what plan, the map and scan wrote, writes the run report and events.
-        finalize_reads = (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX)
+        for statement in _scan_table_statements(table):
+            self.scan.add_to_role_policy(statement)
+        # finalize: reads the map's results, the manifests, the change sets and what it recorded of earlier
+        # rounds; writes each round's targets, the run report, and the manifests of the next round and of
+        # publishing.
+        finalize_reads = (MANIFESTS_PREFIX, RESULTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX)
         self.finalize.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=_objects(bucket, *finalize_reads))
         )
         self.finalize.add_to_role_policy(_list_under(bucket, *finalize_reads))
         self.finalize.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=_objects(bucket, RUNS_PREFIX))
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=_objects(bucket, RUNS_PREFIX, MANIFESTS_PREFIX))
         )
         table.grant(self.finalize, *TABLE_ITEM_ACTIONS)
+        # publish: reads its batch (a manifest), the change sets it names and, to announce, the run report; its
+        # cursors, the outbox and the sweep lease in the table; and the bus.
+        publish_reads = (MANIFESTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX)
+        self.publish.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=_objects(bucket, *publish_reads))
+        )
+        self.publish.add_to_role_policy(_list_under(bucket, *publish_reads))
+        table.grant(self.publish, *TABLE_ITEM_ACTIONS)
 
         self.workflow = Workflow(
             self,
@@ -165,10 +229,12 @@ class DiscoveryStack(Stack):
             plan=self.plan,
             scan=self.scan,
             finalize=self.finalize,
+            publish=self.publish,
             bucket=bucket,
-            max_concurrency=config.map_max_concurrency,
+            publish_max_concurrency=config.publish_max_concurrency,
             tolerated_failure_percentage=config.tolerated_failure_percentage,
             log_retention_days=config.log_retention_days,
+            log_level=config.workflow_log_level,
             change_window_seconds=config.change_window_seconds,
         )
         state_machine = self.workflow.state_machine
@@ -183,16 +249,17 @@ class DiscoveryStack(Stack):
             source_account_ids=config.source_account_ids,
             organization_id=config.organization_id,
         )
-        self.triggers.bus.grant_put_events_to(self.finalize)
+        self.triggers.bus.grant_put_events_to(self.publish)
 
         self.observability = Observability(
             self,
             "Observability",
             state_machine=state_machine,
-            functions=[self.plan, self.scan, self.finalize],
+            functions=[self.plan, self.scan, self.finalize, self.publish],
             dead_letters=self.triggers.dead_letters,
             alarm_email=config.alarm_email,
-            targets_failed_threshold=config.targets_failed_alarm_threshold,
+            failure_rate_percent=config.target_failure_rate_alarm_percent,
+            sweep_alarm_hours=config.sweep_alarm_hours,
         )
 
         acknowledge_discovery_findings(
@@ -200,6 +267,7 @@ class DiscoveryStack(Stack):
             plan=self.plan,
             scan=self.scan,
             finalize=self.finalize,
+            publish=self.publish,
             workflow=self.workflow,
             dead_letters=self.triggers.dead_letters,
             customer_role_name=config.customer_role_name,

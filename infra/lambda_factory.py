@@ -1,4 +1,4 @@
-"""Shared defaults for the three workflow Lambdas, so that `plan`, `scan` and `finalize` differ only in
+"""Shared defaults for the workflow Lambdas, so that `plan`, `scan`, `finalize` and `publish` differ only in
 what they are, not in how they are built."""
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ class FunctionSpec:
     timeout: Duration
     environment: dict[str, str] = field(default_factory=dict)
     role_name: str | None = None
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,4 +199,5 @@ def workflow_function(scope: Construct, spec: FunctionSpec, defaults: FunctionDe
         log_group=log_group,
         tracing=lambda_.Tracing.ACTIVE,
         environment={**defaults.environment, **spec.environment},
+        reserved_concurrent_executions=spec.reserved_concurrency,
     )

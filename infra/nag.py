@@ -7,6 +7,7 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from infra.storage import (
@@ -29,10 +30,11 @@ NO_RESOURCE_LEVEL_REASON = (
     "permissions: AWS documents Resource '*' for these actions."
 )
 PREFIX_REASONS = {
-    MANIFESTS_PREFIX: "Manifests are keyed by run id (manifests/run=<id>.json), known only at run time.",
+    MANIFESTS_PREFIX: "Manifests are keyed by run id and round (manifests/run=<id>/round=<n>.json), known only at "
+    "run time.",
     SNAPSHOTS_PREFIX: "Snapshots are keyed by account, region, date and run, known only at run time.",
     RESULTS_PREFIX: "The Distributed Map writes results under results/<map run id>/, an id Step Functions assigns.",
-    RUNS_PREFIX: "Run reports are keyed by run id, known only at run time.",
+    RUNS_PREFIX: "Run reports and each round's target files are keyed by run id, known only at run time.",
     CHANGES_PREFIX: "Change sets are keyed by account, region, date and run, known only at run time.",
     PROGRESS_PREFIX: "A continued scan's progress is keyed by run, account and region, known only at run time.",
     EXPORTS_PREFIX: "OpenAPI exports are keyed by account, region, API, stage and deployment, known at run time.",
@@ -64,6 +66,7 @@ def acknowledge_discovery_findings(
     plan: lambda_.Function,
     scan: lambda_.Function,
     finalize: lambda_.Function,
+    publish: lambda_.Function,
     workflow: Workflow,
     dead_letters: sqs.IQueue,
     customer_role_name: str,
@@ -73,7 +76,8 @@ def acknowledge_discovery_findings(
     prefixes = {
         plan: (MANIFESTS_PREFIX,),
         scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
-        finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, SNAPSHOTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
+        finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
+        publish: (MANIFESTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))
@@ -95,15 +99,22 @@ def acknowledge_discovery_findings(
         Acknowledgment(id=iam5("*"), reason=NO_RESOURCE_LEVEL_REASON),
         *(
             Acknowledgment(
-                id=iam5(
-                    "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-                    f"{workflow.state_machine_name}{separator}*"
-                ),
-                reason="Executions of this state machine and its map items, named by Step Functions at run time.",
+                id=iam5(f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{pattern}"),
+                reason="Executions of this state machine and the child executions of its maps, named by Step "
+                "Functions at run time.",
             )
-            for separator in (":", "/")
+            for pattern in workflow.execution_patterns()
         ),
     )
+    if workflow.log_level != sfn.LogLevel.ALL:
+        Validations.of(workflow.state_machine).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SF1",
+                reason="A sweep runs one child execution per customer account (ten thousand): logging ALL of "
+                "their events would cost more than the sweep. Errors are logged (cdk.json workflow_log_level), "
+                "the parent's history and X-Ray traces keep the rest.",
+            )
+        )
     _acknowledge_prefixes(workflow.policy, bucket_arn, MANIFESTS_PREFIX, RESULTS_PREFIX)
 
     Validations.of(dead_letters).acknowledge(

@@ -19,7 +19,16 @@ from constructs import Construct
 
 from infra.lambda_factory import METRICS_NAMESPACE, SERVICE_NAME
 
-PRODUCT_METRICS = ("TargetsScanned", "TargetsFailed", "ApisFound", "ScanDuration", "Throttles")
+PRODUCT_METRICS = (
+    "TargetsScanned",
+    "TargetsFailed",
+    "ApisFound",
+    "ScanDuration",
+    "Throttles",
+    "RunsCompleted",
+    "SweepsCompleted",
+)
+FAILURE_RATE_PERIOD = Duration.hours(1)
 
 
 def product_metric(name: str, statistic: str = "Sum", period: Duration | None = None) -> cloudwatch.Metric:
@@ -33,7 +42,8 @@ def product_metric(name: str, statistic: str = "Sum", period: Duration | None = 
 
 
 class Observability(Construct):
-    """One dashboard, alarms on failed runs, failed targets and undelivered starts, one encrypted topic."""
+    """One dashboard, alarms on failed runs, the share of failed targets, missing sweeps and undelivered
+    starts, one encrypted topic."""
 
     def __init__(
         self,
@@ -44,7 +54,8 @@ class Observability(Construct):
         functions: Sequence[lambda_.IFunction],
         dead_letters: sqs.IQueue,
         alarm_email: str | None,
-        targets_failed_threshold: int,
+        failure_rate_percent: float,
+        sweep_alarm_hours: int,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -62,25 +73,62 @@ class Observability(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         notify = actions.SnsAction(self.topic)
 
+        five_minutes = Duration.minutes(5)
         self.executions_failed = cloudwatch.Alarm(
             self,
             "ExecutionsFailed",
-            alarm_description="A discovery run failed: plan or finalize failed, or too many targets failed",
-            metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            alarm_description="A discovery run failed or timed out: plan, finalize or publishing failed, too many "
+            "accounts failed, or the run outlasted the workflow timeout",
+            metric=cloudwatch.MathExpression(
+                expression="FILL(failed, 0) + FILL(timedOut, 0)",
+                using_metrics={
+                    "failed": state_machine.metric_failed(period=five_minutes, statistic="Sum"),
+                    "timedOut": state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
+                },
+                label="Runs failed or timed out",
+                period=five_minutes,
+            ),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.targets_failed = cloudwatch.Alarm(
+        # At ten thousand accounts some target is always failing (a role removed, a region disabled): a count
+        # would ring on every sweep. The share of failures is what says the scanner itself is in trouble.
+        self.target_failure_rate = cloudwatch.Alarm(
             self,
-            "TargetsFailed",
-            alarm_description="Targets could not be scanned (role missing, access denied, timeouts)",
-            metric=product_metric("TargetsFailed"),
-            threshold=targets_failed_threshold,
+            "TargetFailureRate",
+            alarm_description=f"More than {failure_rate_percent:g}% of the targets scanned in an hour failed "
+            "(roles missing, access denied, throttling, timeouts)",
+            metric=cloudwatch.MathExpression(
+                expression="IF(scanned > 0, 100 * FILL(failed, 0) / scanned, 0)",
+                using_metrics={
+                    "scanned": product_metric("TargetsScanned", period=FAILURE_RATE_PERIOD),
+                    "failed": product_metric("TargetsFailed", period=FAILURE_RATE_PERIOD),
+                },
+                label="Failed targets (%)",
+                period=FAILURE_RATE_PERIOD,
+            ),
+            threshold=failure_rate_percent,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        # Hourly periods, every one of them empty: the same as no run in the whole window, but evaluated
+        # every hour rather than once per window.
+        self.no_sweep = cloudwatch.Alarm(
+            self,
+            "NoSweepCompleted",
+            alarm_description=f"No scheduled sweep completed in {sweep_alarm_hours} hours: the schedule, the "
+            "workflow or its announcement is not working",
+            # Sweeps only: runs started by change events or requests do not prove that the schedule works.
+            metric=product_metric("SweepsCompleted", period=Duration.hours(1)),
+            threshold=1,
+            evaluation_periods=sweep_alarm_hours,
+            datapoints_to_alarm=sweep_alarm_hours,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            # No datapoint is what a missing sweep looks like.
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         self.undelivered_starts = cloudwatch.Alarm(
             self,
@@ -94,7 +142,8 @@ class Observability(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        for alarm in (self.executions_failed, self.targets_failed, self.undelivered_starts):
+        self.alarms = (self.executions_failed, self.target_failure_rate, self.no_sweep, self.undelivered_starts)
+        for alarm in self.alarms:
             alarm.add_alarm_action(notify)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
@@ -110,8 +159,9 @@ class Observability(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(
-                title="Targets scanned / failed",
+                title="Targets scanned / failed, runs completed",
                 left=[product_metric("TargetsScanned"), product_metric("TargetsFailed")],
+                right=[product_metric("RunsCompleted"), product_metric("SweepsCompleted")],
                 width=12,
             ),
         )
@@ -130,9 +180,5 @@ class Observability(Construct):
                 left=[fn.metric_errors(period=Duration.hours(1)) for fn in functions],
                 width=12,
             ),
-            cloudwatch.AlarmStatusWidget(
-                title="Alarms",
-                alarms=[self.executions_failed, self.targets_failed, self.undelivered_starts],
-                width=12,
-            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=12),
         )

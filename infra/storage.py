@@ -1,10 +1,15 @@
 """The snapshot bucket and the state table.
 
-S3 prefixes (one bucket, one owner per prefix):
-  manifests/  targets of a run, written by `plan`, read by the Distributed Map and `finalize`
-  snapshots/  one gzip JSON per target and run, written by `scan` (Hive-style keys for Athena)
-  results/    Distributed Map result files, written by Step Functions, read by `finalize`
-  runs/       run reports, written by `finalize`
+S3 prefixes (one bucket, one writer per prefix):
+  manifests/  what a map reads: a run's accounts (run=<id>.json), the accounts continued in a later round
+              (run=<id>/round=<n>.json), a run's publish batches (run=<id>/publish.json); written by `plan`
+              and `finalize`, read by the Distributed Maps, `finalize` and `publish`
+  snapshots/  one gzip JSON per target whose content changed, written by `scan` (Hive-style keys for Athena)
+  changes/    change sets of the targets that changed, written by `scan`, read by `publish`
+  progress/   where a scan that ran out of time continues, written and read by `scan`
+  exports/    OpenAPI exports, when enabled, written by `scan`
+  results/    Distributed Map result files (JSON lines), written by Step Functions, read by `finalize`
+  runs/       each round's target results and the run report, written by `finalize`, read by `publish`
 """
 
 from __future__ import annotations

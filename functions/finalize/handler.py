@@ -27,6 +27,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) -> dict[str, Any]:
     planned = PlanResult.model_validate(event)
     results = (event.get("results") or {}).get("ResultWriterDetails") or {}
+
+    def failed_here(regions: int) -> None:
+        # Regions whose scan never reported (a crashed or timed-out child, too many rounds) count towards
+        # the failure rate as the scans' own failures do.
+        metrics.add_metric(name="TargetsScanned", unit="Count", value=regions)
+        metrics.add_metric(name="TargetsFailed", unit="Count", value=regions)
+
     outcome = finalize(
         planned,
         results.get("Key"),
@@ -35,6 +42,7 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         outbox=Outbox(clients.dynamodb, settings.table_name),
         bucket=settings.bucket_name,
         max_rounds=settings.max_rounds,
+        on_failed=failed_here,
     )
     if isinstance(outcome, FinalizeResult):
         logger.info("run recorded", extra={**outcome.summary, "batches": outcome.publish.count})

@@ -26,7 +26,7 @@ def test_shipped_cdk_json_is_valid_and_matches_the_model_defaults() -> None:
     assert shipped.customer_role_name == "ApiDiscoveryReadOnly"
     assert shipped.event_bus_name == "api-discovery"
     assert shipped.schedule_expression == "rate(6 hours)"
-    assert 1 <= shipped.map_max_concurrency <= 1000
+    assert 1 <= shipped.map_max_concurrency <= shipped.scan_reserved_concurrency <= 900
     # Every setting of the model is spelled out in cdk.json, so a reader sees what can be changed.
     assert set(DiscoveryConfig.model_fields) <= set(cdk_json_context())
 
@@ -86,7 +86,57 @@ def test_regions_from_the_command_line_are_comma_separated() -> None:
     assert config(regions="us-east-1, eu-west-1").regions == ["us-east-1", "eu-west-1"]
 
 
-@pytest.mark.parametrize("value", [0, 1001, "-3", "lots"])
+def test_shipped_defaults_fit_a_ten_thousand_account_vendor() -> None:
+    shipped = config()
+    # 10,000 accounts x 17 regions is 170,000 targets.
+    assert shipped.max_targets == 200_000 >= 10_000 * 17
+    assert shipped.map_max_concurrency == 800
+    assert shipped.change_max_concurrency == 10
+    assert shipped.publish_max_concurrency == 50
+    assert shipped.scan_reserved_concurrency == 850
+    assert shipped.workflow_log_level == "ERROR"
+    assert shipped.target_failure_rate_alarm_percent == 5
+    assert shipped.sweep_alarm_hours == 8
+    assert DiscoveryConfig() == shipped, "cdk.json and the model's defaults differ"
+
+
+@pytest.mark.parametrize("key", ["map_max_concurrency", "change_max_concurrency"])
+def test_a_map_may_not_run_more_scans_than_scan_may_run_at_once(key: str) -> None:
+    message = error_for(**{key: 851, "scan_reserved_concurrency": 850})
+    assert key in message and "scan_reserved_concurrency" in message
+    assert config(**{key: 850, "scan_reserved_concurrency": 850})
+
+
+@pytest.mark.parametrize("value", [0, 901, "lots"])
+def test_reserved_concurrency_leaves_the_account_its_unreserved_hundred(value: object) -> None:
+    assert "- scan_reserved_concurrency:" in error_for(scan_reserved_concurrency=value)
+
+
+@pytest.mark.parametrize("level", ["OFF", "ERROR", "FATAL", "ALL"])
+def test_workflow_log_levels_are_those_of_step_functions(level: str) -> None:
+    assert config(workflow_log_level=level).workflow_log_level == level
+
+
+@pytest.mark.parametrize(
+    ("schedule", "hours", "accepted"),
+    [
+        ("rate(6 hours)", 8, True),
+        ("rate(6 hours)", 7, False),
+        ("rate(30 minutes)", 3, True),
+        ("rate(1 day)", 24, False),
+        ("rate(1 day)", 26, True),
+        ("cron(0 3 * * ? *)", 1, True),
+    ],
+)
+def test_sweep_alarm_waits_for_the_schedule_and_the_workflow_timeout(schedule: str, hours: int, accepted: bool) -> None:
+    if accepted:
+        assert config(schedule_expression=schedule, sweep_alarm_hours=hours).sweep_alarm_hours == hours
+    else:
+        message = error_for(schedule_expression=schedule, sweep_alarm_hours=hours)
+        assert "sweep_alarm_hours" in message and "workflow timeout" in message
+
+
+@pytest.mark.parametrize("value", [0, 901, "-3", "lots"])
 def test_concurrency_out_of_range_is_rejected(value: object) -> None:
     assert "map_max_concurrency" in error_for(map_max_concurrency=value)
 
@@ -108,7 +158,13 @@ def test_numbers_from_the_command_line_are_coerced() -> None:
         ("alarm_email", "not-an-address"),
         ("log_retention_days", 42),
         ("log_level", "CHATTY"),
+        ("workflow_log_level", "INFO"),
         ("regions", []),
+        ("publish_max_concurrency", 0),
+        ("target_failure_rate_alarm_percent", 0),
+        ("target_failure_rate_alarm_percent", 101),
+        ("sweep_alarm_hours", 169),
+        ("max_targets", 0),
     ],
 )
 def test_each_bad_setting_is_reported_under_its_own_key(key: str, value: object) -> None:

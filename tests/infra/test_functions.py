@@ -1,4 +1,4 @@
-"""The three workflow Lambdas: runtime, layers, environment, and exactly the permissions each needs."""
+"""The four workflow Lambdas: runtime, layers, environment, and exactly the permissions each needs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 import boto3
 import pytest
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Capture, Match, Template
 
+from api_discovery.store.registry import REGISTRY_PK
+from api_discovery.store.state import api_key, target_key
+from infra.discovery_stack import REGISTRY_PARTITION, SCAN_ITEM_PARTITIONS
 from infra.lambda_factory import PROJECT_ROOT
 from tests.infra.synth import TEST_CONTEXT, Synthesized, grants, logical_id, resources_of_type, statements_of_role
 
-STEPS = ("plan", "scan", "finalize")
+STEPS = ("plan", "scan", "finalize", "publish")
 
 
 def function(synth: Synthesized, step: str) -> lambda_.Function:
@@ -67,7 +70,9 @@ def test_function_runtime_architecture_tracing_and_handler(
 
 
 @pytest.mark.parametrize(
-    ("step", "memory", "timeout"), [("plan", 256, 60), ("scan", 512, 600), ("finalize", 1024, 900)]
+    ("step", "memory", "timeout"),
+    # scan and publish run in EXPRESS child executions, which end after five minutes.
+    [("plan", 512, 120), ("scan", 512, 270), ("finalize", 1024, 900), ("publish", 512, 270)],
 )
 def test_memory_and_timeout_are_tuned_per_step(
     discovery_json: dict[str, Any], synth: Synthesized, step: str, memory: int, timeout: int
@@ -143,7 +148,11 @@ POWERTOOLS_PACKAGES = (
 
 LOCAL_TOOLS = ("moto", "typer", "rich", "werkzeug")
 # A malformed event, and the error each handler must raise for it: proof that it ran, not only imported.
-MALFORMED = {"plan": ({"source": 42}, "InvalidScanRequestError"), "finalize": ({"run_id": 42}, "ValidationError")}
+MALFORMED = {
+    "plan": ({"source": 42}, "InvalidScanRequestError"),
+    "finalize": ({"run_id": 42}, "ValidationError"),
+    "publish": ({"run_id": 42}, "ValidationError"),
+}
 MALFORMED_DEFAULT = ({"run_id": "not a run id!"}, "InvalidScanRequestError")
 
 # Runs in an interpreter that has only the layer, the runtime's and Powertools' packages.
@@ -232,8 +241,11 @@ def test_environment_is_the_handlers_contract(discovery_json: dict[str, Any], sy
         "DEFAULT_REGIONS": ",".join(TEST_CONTEXT["regions"]),
         "MAX_TARGETS": str(TEST_CONTEXT["max_targets"]),
         "MAX_CONCURRENCY": str(TEST_CONTEXT["map_max_concurrency"]),
+        "CHANGE_MAX_CONCURRENCY": str(TEST_CONTEXT["change_max_concurrency"]),
         "OPENAPI_EXPORTS": "false",
         "CHANGE_WINDOW_SECONDS": "300",
+        # The sweep's lease lapses when the workflow would have timed out.
+        "SWEEP_LEASE_SECONDS": "7200",
         "EVENT_BUS_NAME": TEST_CONTEXT["event_bus_name"],
         "POWERTOOLS_SERVICE_NAME": "api-discovery",
         "POWERTOOLS_METRICS_NAMESPACE": "ApiDiscovery",
@@ -265,66 +277,173 @@ def test_function_roles_carry_no_managed_policy(discovery_json: dict[str, Any], 
 
 def _common(synth: Synthesized, step: str, discovery_json: dict[str, Any]) -> set[tuple[str, str]]:
     group = properties(discovery_json, synth, step)["LoggingConfig"]["LogGroup"]["Ref"]
+    return {
+        (action, one({"Fn::GetAtt": [group, "Arn"]})) for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+    } | {(action, '"*"') for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords")}
+
+
+def _table(synth: Synthesized) -> set[tuple[str, str]]:
     table = one(getatt(synth.built.discovery.storage.table))
-    return (
-        {(action, one({"Fn::GetAtt": [group, "Arn"]})) for action in ("logs:CreateLogStream", "logs:PutLogEvents")}
-        | {(action, '"*"') for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords")}
-        | {(action, table) for action in TABLE_ACTIONS}
-    )
+    return {(action, table) for action in TABLE_ACTIONS}
+
+
+def _listing(discovery_json: dict[str, Any], role: str) -> dict[str, Any]:
+    (listing,) = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
+    condition: dict[str, Any] = listing["Condition"]
+    return condition
+
+
+def role_of(synth: Synthesized, step: str) -> str:
+    return logical_id(function(synth, step).role)  # type: ignore[arg-type]
 
 
 def test_plan_may_only_use_the_table_and_write_manifests(discovery_json: dict[str, Any], synth: Synthesized) -> None:
-    role = logical_id(synth.built.discovery.plan.role)  # type: ignore[arg-type]
-    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "plan", discovery_json) | {
-        ("s3:PutObject", objects(synth, "manifests/"))
-    }
+    assert grants(statements_of_role(discovery_json, role_of(synth, "plan"))) == _common(
+        synth, "plan", discovery_json
+    ) | _table(synth) | {("s3:PutObject", objects(synth, "manifests/"))}
 
 
 def test_scan_may_only_assume_the_customer_role_and_use_its_snapshots(
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     stack = synth.built.discovery
-    role = logical_id(stack.scan.role)  # type: ignore[arg-type]
+    role = role_of(synth, "scan")
     customer_role = {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::*:role/{TEST_CONTEXT['customer_role_name']}"]]
     }
     bucket = one(getatt(stack.storage.bucket))
-    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "scan", discovery_json) | {
-        ("sts:AssumeRole", one(customer_role)),
-        ("s3:ListBucket", bucket),
-    } | {
+    snapshots = {
         (action, objects(synth, prefix))
         for action in ("s3:PutObject", "s3:GetObject")
         for prefix in ("snapshots/", "progress/", "exports/", "changes/")
     }
-    listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
-    assert listing[0]["Condition"] == {
+    expected = _common(synth, "scan", discovery_json) | _table(synth) | snapshots
+    expected |= {("sts:AssumeRole", one(customer_role)), ("s3:ListBucket", bucket)}
+    assert grants(statements_of_role(discovery_json, role)) == expected
+    assert _listing(discovery_json, role) == {
         "StringLike": {"s3:prefix": ["snapshots/*", "progress/*", "exports/*", "changes/*"]}
     }
 
 
-def test_scan_role_has_the_fixed_name_customers_trust(discovery_json: dict[str, Any], synth: Synthesized) -> None:
-    role = discovery_json["Resources"][logical_id(synth.built.discovery.scan.role)]  # type: ignore[arg-type]
+def test_scan_reads_the_registry_but_writes_only_target_state(discovery: Template, synth: Synthesized) -> None:
+    """The role customers trust may read one account's registry item (its ExternalId), never change it, and
+    may touch no run, window, outbox or lease."""
+    table = getatt(synth.built.discovery.storage.table)
+    statements = Capture()
+    discovery.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": role_of(synth, "scan")}],
+            "PolicyDocument": {"Statement": statements, "Version": "2012-10-17"},
+        },
+    )
+    table_statements = [s for s in statements.as_array() if s["Resource"] == table]
+    assert table_statements == [
+        {
+            "Sid": "ReadRegisteredAccount",
+            "Effect": "Allow",
+            "Action": "dynamodb:GetItem",
+            "Resource": table,
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["REGISTRY"]}},
+        },
+        {
+            "Sid": "UseTargetState",
+            "Effect": "Allow",
+            "Action": sorted(TABLE_ACTIONS),
+            "Resource": table,
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TARGET#*", "API#*"]}},
+        },
+    ]
+
+
+def test_scan_keys_are_the_ones_the_library_writes() -> None:
+    assert REGISTRY_PARTITION == REGISTRY_PK
+    keys = [target_key("111111111111", "us-east-1")["pk"], api_key("111111111111", "us-east-1", "REST", "a")["pk"]]
+    assert [pattern.rstrip("*") for pattern in SCAN_ITEM_PARTITIONS] == [key.split("#", 1)[0] + "#" for key in keys]
+
+
+def test_scan_has_reserved_concurrency_and_the_fixed_role_name(discovery: Template, synth: Synthesized) -> None:
+    discovery.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.handler",
+            "Timeout": 270,
+            "MemorySize": 512,
+            "ReservedConcurrentExecutions": TEST_CONTEXT["scan_reserved_concurrency"],
+            "Role": {"Fn::GetAtt": [role_of(synth, "scan"), "Arn"]},
+        },
+    )
+    role = synth.discovery_json["Resources"][role_of(synth, "scan")]
     assert role["Properties"]["RoleName"] == TEST_CONTEXT["scanner_role_name"]
+    assert TEST_CONTEXT["scan_reserved_concurrency"] >= TEST_CONTEXT["map_max_concurrency"]
 
 
-def test_finalize_reads_the_run_writes_reports_and_puts_events_on_the_bus(
+def test_only_scan_reserves_concurrency(discovery_json: dict[str, Any], synth: Synthesized) -> None:
+    reserved = {step: properties(discovery_json, synth, step).get("ReservedConcurrentExecutions") for step in STEPS}
+    assert reserved == {"plan": None, "scan": 850, "finalize": None, "publish": None}
+
+
+def test_finalize_reads_results_manifests_change_sets_and_rounds_and_writes_reports_and_manifests(
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     stack = synth.built.discovery
-    role = logical_id(stack.finalize.role)  # type: ignore[arg-type]
-    reads = {
-        ("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "snapshots/", "changes/")
+    role = role_of(synth, "finalize")
+    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "changes/", "runs/")}
+    writes = {("s3:PutObject", objects(synth, prefix)) for prefix in ("runs/", "manifests/")}
+    expected = _common(synth, "finalize", discovery_json) | _table(synth) | reads | writes
+    expected.add(("s3:ListBucket", one(getatt(stack.storage.bucket))))
+    assert grants(statements_of_role(discovery_json, role)) == expected
+    assert _listing(discovery_json, role) == {
+        "StringLike": {"s3:prefix": ["manifests/*", "results/*", "changes/*", "runs/*"]}
     }
-    assert grants(statements_of_role(discovery_json, role)) == _common(synth, "finalize", discovery_json) | reads | {
-        ("s3:PutObject", objects(synth, "runs/")),
+
+
+def test_publish_reads_its_batches_change_sets_and_run_reports_and_puts_events_on_the_bus(
+    discovery_json: dict[str, Any], synth: Synthesized
+) -> None:
+    stack = synth.built.discovery
+    role = role_of(synth, "publish")
+    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "changes/", "runs/")}
+    expected = _common(synth, "publish", discovery_json) | _table(synth) | reads
+    expected |= {
         ("s3:ListBucket", one(getatt(stack.storage.bucket))),
         ("events:PutEvents", one(getatt(stack.triggers.bus))),
     }
-    listing = [s for s in statements_of_role(discovery_json, role) if s["Action"] == "s3:ListBucket"]
-    assert listing[0]["Condition"] == {
-        "StringLike": {"s3:prefix": ["manifests/*", "results/*", "snapshots/*", "changes/*"]}
+    assert grants(statements_of_role(discovery_json, role)) == expected
+    assert _listing(discovery_json, role) == {"StringLike": {"s3:prefix": ["manifests/*", "changes/*", "runs/*"]}}
+
+
+def test_publish_is_its_own_function_with_its_own_role_and_log_group(discovery: Template, synth: Synthesized) -> None:
+    log_group = Capture()
+    discovery.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Description": Match.string_like_regexp("batch of change and finding events"),
+            "Handler": "handler.handler",
+            "Role": {"Fn::GetAtt": [role_of(synth, "publish"), "Arn"]},
+            "LoggingConfig": {"LogGroup": {"Ref": log_group}},
+        },
+    )
+    others = {role_of(synth, step) for step in STEPS if step != "publish"}
+    assert role_of(synth, "publish") not in others
+    groups = {
+        properties(synth.discovery_json, synth, step)["LoggingConfig"]["LogGroup"]["Ref"]
+        for step in STEPS
+        if step != "publish"
     }
+    assert log_group.as_string() not in groups
+
+
+def test_only_publish_may_put_events(discovery_json: dict[str, Any], synth: Synthesized) -> None:
+    putting = {
+        step
+        for step in STEPS
+        if any(
+            action == "events:PutEvents"
+            for action, _ in grants(statements_of_role(discovery_json, role_of(synth, step)))
+        )
+    }
+    assert putting == {"publish"}
 
 
 def test_no_function_may_touch_another_prefix_or_delete_objects(discovery_json: dict[str, Any]) -> None:

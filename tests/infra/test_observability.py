@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Capture, Match, Template
 
 from infra.observability import PRODUCT_METRICS
-from tests.infra.synth import ALARM_EMAIL, Synthesized, logical_id, resources_of_type
-
-
-def alarm(discovery_json: dict[str, Any], synth: Synthesized, name: str) -> dict[str, Any]:
-    construct = getattr(synth.built.discovery.observability, name)
-    props: dict[str, Any] = discovery_json["Resources"][logical_id(construct)]["Properties"]
-    return props
+from tests.infra.synth import ALARM_EMAIL, TEST_CONTEXT, Synthesized, logical_id, resources_of_type
 
 
 def test_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use(
@@ -51,28 +45,83 @@ def test_alarm_topic_refuses_plain_http_and_mails_the_configured_address(
     )
 
 
-def test_failed_executions_alarm(discovery_json: dict[str, Any], synth: Synthesized) -> None:
-    props = alarm(discovery_json, synth, "executions_failed")
-    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/States", "ExecutionsFailed", "Sum")
-    assert props["Dimensions"] == [
-        {"Name": "StateMachineArn", "Value": {"Ref": logical_id(synth.built.discovery.workflow.state_machine)}}
-    ]
-    assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
-    assert props["TreatMissingData"] == "notBreaching"
+def test_failed_or_timed_out_runs_alarm(discovery: Template, synth: Synthesized) -> None:
+    machine = [{"Name": "StateMachineArn", "Value": {"Ref": logical_id(synth.built.discovery.workflow.state_machine)}}]
+    metrics = Capture()
+    discovery.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmDescription": Match.string_like_regexp("failed or timed out"),
+            "Metrics": metrics,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "EvaluationPeriods": 1,
+            "TreatMissingData": "notBreaching",
+        },
+    )
+    by_id = {m["Id"]: m for m in metrics.as_array()}
+    assert by_id["expr_1"]["Expression"] == "FILL(failed, 0) + FILL(timedOut, 0)"
+    for metric_id, name in (("failed", "ExecutionsFailed"), ("timedOut", "ExecutionsTimedOut")):
+        stat = by_id[metric_id]["MetricStat"]
+        assert stat["Metric"] == {"Namespace": "AWS/States", "MetricName": name, "Dimensions": machine}
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+        assert by_id[metric_id]["ReturnData"] is False
 
 
-def test_failed_targets_alarm_watches_the_powertools_metric(discovery_json: dict[str, Any], synth: Synthesized) -> None:
-    props = alarm(discovery_json, synth, "targets_failed")
-    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("ApiDiscovery", "TargetsFailed", "Sum")
-    # Powertools Metrics adds exactly one default dimension: service.
-    assert props["Dimensions"] == [{"Name": "service", "Value": "api-discovery"}]
-    assert props["Threshold"] == synth.built.config.targets_failed_alarm_threshold
+def test_target_failure_rate_alarm_divides_failed_by_scanned(discovery: Template, synth: Synthesized) -> None:
+    metrics = Capture()
+    discovery.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmDescription": Match.string_like_regexp("of the targets scanned in an hour failed"),
+            "Metrics": metrics,
+            "Threshold": TEST_CONTEXT["target_failure_rate_alarm_percent"],
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+    by_id = {m["Id"]: m for m in metrics.as_array()}
+    assert by_id["expr_1"]["Expression"] == "IF(scanned > 0, 100 * FILL(failed, 0) / scanned, 0)"
+    for metric_id, name in (("scanned", "TargetsScanned"), ("failed", "TargetsFailed")):
+        stat = by_id[metric_id]["MetricStat"]
+        # Powertools Metrics adds exactly one default dimension: service.
+        assert stat["Metric"] == {
+            "Namespace": "ApiDiscovery",
+            "MetricName": name,
+            "Dimensions": [{"Name": "service", "Value": "api-discovery"}],
+        }
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 3600)
+
+
+def test_no_sweep_alarm_rings_after_hours_without_a_completed_sweep(discovery: Template) -> None:
+    hours = TEST_CONTEXT["sweep_alarm_hours"]
+    discovery.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "ApiDiscovery",
+            "MetricName": "SweepsCompleted",
+            "Dimensions": [{"Name": "service", "Value": "api-discovery"}],
+            "Statistic": "Sum",
+            "Period": 3600,
+            "EvaluationPeriods": hours,
+            "DatapointsToAlarm": hours,
+            "Threshold": 1,
+            "ComparisonOperator": "LessThanThreshold",
+            # No datapoint at all is what a missing sweep looks like.
+            "TreatMissingData": "breaching",
+        },
+    )
+
+
+def test_no_alarm_counts_single_failed_targets(discovery_json: dict[str, Any]) -> None:
+    alarms = resources_of_type(discovery_json, "AWS::CloudWatch::Alarm").values()
+    assert not [a for a in alarms if a["Properties"].get("MetricName") == "TargetsFailed"]
 
 
 def test_every_alarm_notifies_the_topic(discovery_json: dict[str, Any], synth: Synthesized) -> None:
     topic = {"Ref": logical_id(synth.built.discovery.observability.topic)}
     alarms = resources_of_type(discovery_json, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 3
+    assert len(alarms) == 4
     assert all(a["Properties"]["AlarmActions"] == [topic] for a in alarms.values())
 
 
@@ -88,4 +137,12 @@ def test_dashboard_shows_runs_and_every_product_metric(discovery_json: dict[str,
     ):
         assert f'\\"{metric}\\"' in body, metric
     assert '\\"ApiDiscovery\\",\\"TargetsScanned\\",\\"service\\",\\"api-discovery\\"' in body
-    assert set(PRODUCT_METRICS) == {"TargetsScanned", "TargetsFailed", "ApisFound", "ScanDuration", "Throttles"}
+    assert set(PRODUCT_METRICS) == {
+        "TargetsScanned",
+        "TargetsFailed",
+        "ApisFound",
+        "ScanDuration",
+        "Throttles",
+        "RunsCompleted",
+        "SweepsCompleted",
+    }

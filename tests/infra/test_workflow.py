@@ -6,11 +6,23 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Capture, Match, Template
 
-from infra.workflow import LAMBDA_TRANSIENT_ERRORS
+from infra.workflow import LAMBDA_TRANSIENT_ERRORS, WORKFLOW_TIMEOUT, Workflow
 from tests.infra.synth import TEST_CONTEXT, Synthesized, grants, logical_id, statements_of_role
 from tests.workflow.definition import ACCOUNT, REGION, definition, state_machine_resource
+
+RETRY = {
+    "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
+    "IntervalSeconds": 2,
+    "MaxAttempts": 6,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +35,50 @@ def function_arn(synth: Synthesized, step: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id(getattr(synth.built.discovery, step))}"
 
 
-def test_flow_is_plan_then_choice_then_map_then_finalize(states: dict[str, Any]) -> None:
+def bucket_name(synth: Synthesized) -> str:
+    return f"placeholder-{logical_id(synth.built.discovery.storage.bucket).lower()}"
+
+
+def test_flow_is_plan_then_rounds_of_scans_then_finalize_then_publish(states: dict[str, Any]) -> None:
     assert states["StartAt"] == "FromChangeEvent"
     top = states["States"]
     assert top["FromChangeEvent"]["Default"] == "Plan"
     assert top["Plan"]["Next"] == "AnyTargets"
     assert top["AnyTargets"]["Choices"] == [{"Variable": "$.count", "NumericEquals": 0, "Next": "NothingToScan"}]
-    assert top["AnyTargets"]["Default"] == "ScanTargets"
+    assert top["AnyTargets"]["Default"] == "ScanAccounts"
     assert top["NothingToScan"] == {"Type": "Succeed"}
-    assert top["ScanTargets"]["Next"] == "Finalize"
-    assert top["Finalize"]["End"] is True
+    assert top["ScanAccounts"]["Next"] == "Finalize"
+    assert top["Finalize"]["Next"] == "MoreRounds"
+    assert top["PublishEvents"]["Next"] == "Announce"
+    assert top["Announce"]["End"] is True
     assert set(top) == {
         "FromChangeEvent",
         "LetChangesSettle",
         "Plan",
+        "RejectRequest",
         "AnyTargets",
         "NothingToScan",
-        "ScanTargets",
+        "ScanAccounts",
         "Finalize",
-        "RejectRequest",
+        "MoreRounds",
+        "AnyEvents",
+        "PublishEvents",
+        "Announce",
     }
+
+
+def test_accounts_left_unfinished_go_round_the_map_again(states: dict[str, Any]) -> None:
+    more = states["States"]["MoreRounds"]
+    assert more["Type"] == "Choice"
+    # finalize says when the run is done; the parent, not the child, loops.
+    assert more["Choices"] == [{"Variable": "$.done", "BooleanEquals": False, "Next": "ScanAccounts"}]
+    assert more["Default"] == "AnyEvents"
+
+
+def test_events_are_fanned_out_only_when_there_are_some(states: dict[str, Any]) -> None:
+    any_events = states["States"]["AnyEvents"]
+    assert any_events["Choices"] == [{"Variable": "$.publish.count", "NumericGreaterThan": 0, "Next": "PublishEvents"}]
+    assert any_events["Default"] == "Announce"
 
 
 def test_a_change_event_waits_out_its_window_before_plan(states: dict[str, Any]) -> None:
@@ -56,13 +92,23 @@ def test_a_change_event_waits_out_its_window_before_plan(states: dict[str, Any])
 
 
 @pytest.mark.parametrize(("state", "step"), [("Plan", "plan"), ("Finalize", "finalize")])
-def test_steps_invoke_their_function_and_keep_only_its_payload(
+def test_steps_invoke_their_function_with_the_whole_state_and_keep_only_its_payload(
     states: dict[str, Any], synth: Synthesized, state: str, step: str
 ) -> None:
     task = states["States"][state]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
     assert task["Parameters"] == {"FunctionName": function_arn(synth, step), "Payload.$": "$"}
     assert task["OutputPath"] == "$.Payload"
+
+
+def test_announce_invokes_publish_with_the_announcement_only(states: dict[str, Any], synth: Synthesized) -> None:
+    announce = states["States"]["Announce"]
+    assert announce["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert announce["Parameters"] == {
+        "FunctionName": function_arn(synth, "publish"),
+        "Payload": {"announce.$": "$.announce"},
+    }
+    assert announce["OutputPath"] == "$.Payload"
 
 
 def test_invalid_request_fails_the_run_with_the_plan_error(states: dict[str, Any]) -> None:
@@ -76,22 +122,18 @@ def test_invalid_request_fails_the_run_with_the_plan_error(states: dict[str, Any
 
 def _all_tasks(states: dict[str, Any]) -> list[dict[str, Any]]:
     top = states["States"]
-    inner = top["ScanTargets"]["ItemProcessor"]["States"]
-    return [top["Plan"], top["Finalize"], inner["Scan"]]
+    return [
+        top["Plan"],
+        top["Finalize"],
+        top["Announce"],
+        top["ScanAccounts"]["ItemProcessor"]["States"]["Scan"],
+        top["PublishEvents"]["ItemProcessor"]["States"]["Publish"],
+    ]
 
 
 def test_every_lambda_call_retries_service_errors_with_backoff_and_jitter(states: dict[str, Any]) -> None:
     for task in _all_tasks(states):
-        assert task["Retry"] == [
-            {
-                "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
-                "IntervalSeconds": 2,
-                "MaxAttempts": 6,
-                "BackoffRate": 2,
-                "MaxDelaySeconds": 60,
-                "JitterStrategy": "FULL",
-            }
-        ]
+        assert task["Retry"] == [RETRY]
     assert {
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
@@ -100,48 +142,78 @@ def test_every_lambda_call_retries_service_errors_with_backoff_and_jitter(states
     } <= set(LAMBDA_TRANSIENT_ERRORS)
 
 
-def test_distributed_map_reads_the_manifest_and_writes_results(states: dict[str, Any], synth: Synthesized) -> None:
-    bucket = f"placeholder-{logical_id(synth.built.discovery.storage.bucket).lower()}"
-    scan_map = states["States"]["ScanTargets"]
-    assert scan_map["Type"] == "Map"
-    assert scan_map["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+def test_scan_map_runs_express_children_over_the_account_manifest(states: dict[str, Any], synth: Synthesized) -> None:
+    scan_map = states["States"]["ScanAccounts"]
+    assert scan_map["Type"] == "Map" and scan_map["Label"] == "ScanAccounts"
+    assert scan_map["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
     assert scan_map["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:getObject",
         "ReaderConfig": {"InputType": "JSON"},
-        "Parameters": {"Bucket": bucket, "Key.$": "$.manifest.key"},
+        "Parameters": {"Bucket": bucket_name(synth), "Key.$": "$.manifest.key"},
     }
-    assert scan_map["ResultWriter"] == {
-        "Resource": "arn:aws:states:::s3:putObject",
-        "Parameters": {"Bucket": bucket, "Prefix": "results"},
-    }
+    # plan chooses the concurrency by source (sweep or change event); nothing fixed in the definition.
+    assert scan_map["MaxConcurrencyPath"] == "$.max_concurrency"
+    assert "MaxConcurrency" not in scan_map
     assert scan_map["ResultPath"] == "$.results"
-    assert scan_map["MaxConcurrency"] == TEST_CONTEXT["map_max_concurrency"]
     assert scan_map["ToleratedFailurePercentage"] == TEST_CONTEXT["tolerated_failure_percentage"]
 
 
-def test_a_target_failure_becomes_a_failed_summary(states: dict[str, Any], synth: Synthesized) -> None:
-    processor = states["States"]["ScanTargets"]["ItemProcessor"]
-    scan = processor["States"]["Scan"]
+@pytest.mark.parametrize("label", ["ScanAccounts", "PublishEvents"])
+def test_map_results_go_to_s3_as_json_lines_of_child_outputs(
+    states: dict[str, Any], synth: Synthesized, label: str
+) -> None:
+    assert states["States"][label]["ResultWriter"] == {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": bucket_name(synth), "Prefix": "results"},
+        "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
+    }
+
+
+def test_an_account_failure_becomes_a_failed_result_without_a_loop(states: dict[str, Any], synth: Synthesized) -> None:
+    processor = states["States"]["ScanAccounts"]["ItemProcessor"]
     assert processor["StartAt"] == "Scan"
+    # A scan out of time continues in the next round of the map, never inside the five-minute child.
+    assert set(processor["States"]) == {"Scan", "RecordAccountFailure"}
+    scan = processor["States"]["Scan"]
     assert scan["Parameters"] == {"FunctionName": function_arn(synth, "scan"), "Payload.$": "$"}
-    assert scan["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordTargetFailure"}]
-    assert scan["ResultSelector"] == {"summary.$": "$.Payload"} and scan["ResultPath"] == "$.scan"
-    assert "OutputPath" not in scan
-    record = processor["States"]["RecordTargetFailure"]
+    assert scan["OutputPath"] == "$.Payload" and scan["End"] is True
+    assert scan["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordAccountFailure"}]
+    record = processor["States"]["RecordAccountFailure"]
     assert record["Type"] == "Pass"
     assert record["End"] is True
     assert record["Parameters"] == {
         "run_id.$": "$.run_id",
         "account_id.$": "$.account_id",
-        "region.$": "$.region",
+        "regions.$": "$.regions",
         "status": "failed",
         "error.$": "$.error.Error",
         "reason.$": "$.error.Cause",
     }
 
 
-def test_standard_workflow_logs_everything_and_traces(discovery: Template, synth: Synthesized) -> None:
+def test_publish_map_sends_each_batch_in_an_express_child(states: dict[str, Any], synth: Synthesized) -> None:
+    publish_map = states["States"]["PublishEvents"]
+    assert publish_map["Label"] == "PublishEvents"
+    assert publish_map["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert publish_map["ItemReader"]["Parameters"] == {"Bucket": bucket_name(synth), "Key.$": "$.publish.manifest.key"}
+    assert publish_map["MaxConcurrency"] == TEST_CONTEXT["publish_max_concurrency"]
+    # Announce reads only $.announce; the results pointer is kept for whoever inspects the run.
+    assert publish_map["ResultPath"] == "$.published"
+    processor = publish_map["ItemProcessor"]
+    assert processor["StartAt"] == "Publish" and set(processor["States"]) == {"Publish"}
+    publish = processor["States"]["Publish"]
+    assert publish["Parameters"] == {"FunctionName": function_arn(synth, "publish"), "Payload.$": "$"}
+    assert publish["OutputPath"] == "$.Payload" and publish["End"] is True
+    # A batch that still fails after its retries fails the run: its events stay in the outbox for the next.
+    assert "Catch" not in publish
+    assert "ToleratedFailurePercentage" not in publish_map
+
+
+def test_standard_parent_logs_errors_only_without_execution_data_and_traces(
+    discovery: Template, synth: Synthesized
+) -> None:
     workflow = synth.built.discovery.workflow
+    assert TEST_CONTEXT["workflow_log_level"] == "ERROR"
     discovery.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
         {
@@ -149,8 +221,8 @@ def test_standard_workflow_logs_everything_and_traces(discovery: Template, synth
             "StateMachineName": workflow.state_machine_name,
             "TracingConfiguration": {"Enabled": True},
             "LoggingConfiguration": {
-                "Level": "ALL",
-                "IncludeExecutionData": True,
+                "Level": "ERROR",
+                "IncludeExecutionData": False,
                 "Destinations": [
                     {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [logical_id(workflow.log_group), "Arn"]}}}
                 ],
@@ -164,6 +236,50 @@ def test_standard_workflow_logs_everything_and_traces(discovery: Template, synth
             "LogGroupName": f"/aws/vendedlogs/states/{workflow.state_machine_name}",
             "RetentionInDays": TEST_CONTEXT["log_retention_days"],
         },
+    )
+
+
+def test_a_run_has_two_hours_to_finish(discovery: Template) -> None:
+    definition_string = Capture()
+    discovery.has_resource_properties("AWS::StepFunctions::StateMachine", {"DefinitionString": definition_string})
+    pieces = definition_string.as_object()["Fn::Join"][1]
+    text = "".join(piece for piece in pieces if isinstance(piece, str))
+    assert WORKFLOW_TIMEOUT.to_seconds() == 7200
+    assert '"TimeoutSeconds":7200' in text
+
+
+def bare_workflow(log_level: str) -> Workflow:
+    """The workflow alone, around inline functions: a second synthesis of the whole app would take long."""
+    stack = Stack(App(), "Bare")
+    functions = {
+        step: lambda_.Function(
+            stack,
+            step,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+        )
+        for step in ("plan", "scan", "finalize", "publish")
+    }
+    return Workflow(
+        stack,
+        "Workflow",
+        **functions,
+        bucket=s3.Bucket(stack, "Bucket"),
+        publish_max_concurrency=5,
+        tolerated_failure_percentage=0,
+        log_retention_days=7,
+        log_level=log_level,
+        change_window_seconds=60,
+    )
+
+
+@pytest.mark.parametrize("level", ["OFF", "ERROR", "FATAL", "ALL"])
+def test_the_log_level_follows_cdk_json_and_never_includes_execution_data(level: str) -> None:
+    workflow = bare_workflow(level)
+    Template.from_stack(Stack.of(workflow)).has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": Match.object_like({"Level": level, "IncludeExecutionData": False})},
     )
 
 
@@ -202,7 +318,7 @@ def test_workflow_role_holds_exactly_what_the_definition_uses(
     bucket_arn = {"Fn::GetAtt": [logical_id(stack.storage.bucket), "Arn"]}
     expected = {
         ("lambda:InvokeFunction", one({"Fn::GetAtt": [logical_id(fn), "Arn"]}))
-        for fn in (stack.plan, stack.scan, stack.finalize)
+        for fn in (stack.plan, stack.scan, stack.finalize, stack.publish)
     }
     expected.add(("s3:GetObject", one({"Fn::Join": ["", [bucket_arn, "/manifests/*"]]})))
     results = one({"Fn::Join": ["", [bucket_arn, "/results/*"]]})
@@ -226,9 +342,14 @@ def test_workflow_role_holds_exactly_what_the_definition_uses(
             "xray:GetSamplingTargets",
         )
     }
+    # EXPRESS children included: a Distributed Map starts them as executions of this state machine.
     expected.add(("states:StartExecution", arn(f":stateMachine:{name}")))
     for action in ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"):
-        expected |= {(action, arn(f":execution:{name}:*")), (action, arn(f":execution:{name}/*"))}
+        expected |= {
+            (action, arn(f":execution:{name}:*")),
+            (action, arn(f":execution:{name}/ScanAccounts:*")),
+            (action, arn(f":execution:{name}/PublishEvents:*")),
+        }
     assert grants(statements_of_role(discovery_json, logical_id(stack.workflow.role))) == expected
 
 
@@ -238,24 +359,3 @@ def test_workflow_role_is_assumable_by_step_functions_only(discovery: Template, 
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}}
     ]
     assert "ManagedPolicyArns" not in role["Properties"]
-
-
-def test_a_scan_that_returns_a_continuation_is_invoked_again(states: dict[str, Any]) -> None:
-    processor = states["States"]["ScanTargets"]["ItemProcessor"]["States"]
-    assert processor["Scan"]["Next"] == "MoreToScan"
-    choice = processor["MoreToScan"]
-    assert choice["Type"] == "Choice" and choice["Default"] == "TargetScanned"
-    (loop,) = choice["Choices"]
-    assert loop["Next"] == "ResumeScan"
-    assert loop["And"] == [
-        {"Variable": "$.scan.summary.continuation", "IsPresent": True},
-        {"Variable": "$.scan.summary.continuation", "IsString": True},
-    ]
-    resume = processor["ResumeScan"]
-    assert (resume["InputPath"], resume["ResultPath"], resume["Next"]) == (
-        "$.scan.summary.continuation",
-        "$.continuation",
-        "Scan",
-    )
-    done = processor["TargetScanned"]
-    assert done["OutputPath"] == "$.scan.summary" and done["End"] is True

@@ -12,7 +12,7 @@ import gzip
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -43,6 +43,7 @@ class PublishPlan(BaseModel):
 
 class Announcement(BaseModel):
     run_id: str
+    source: str = Field(default="request", description="What started the run: a sweep is `schedule`")
     runs: list[str] = Field(description="Runs whose publishing this run finishes: itself and any left unfinished")
 
 
@@ -68,9 +69,11 @@ def finalize(
     outbox: Outbox | None = None,
     bucket: str | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    on_failed: Callable[[int], None] | None = None,
 ) -> PlanResult | FinalizeResult:
     """Gather one Map round. Accounts that stopped at their time limit go into the next round's manifest;
-    once none is left (or the rounds are used up), record the run and plan its publishing."""
+    once none is left (or the rounds are used up), record the run and plan its publishing. `on_failed` hears
+    how many regions this round fails itself (no result, out of rounds): no scan reported those."""
     items = {i.account_id: i for i in read_manifest(blobs, planned.manifest.key)} if planned.manifest else {}
     lines = _TargetFile()
     seen: set[str] = set()
@@ -89,12 +92,14 @@ def finalize(
         left = [r for r in item.regions if r not in {t.region for t in finished}]
         if result.status == "in_progress" and result.continuation and left:
             if last_round:
-                lines.extend(_failed(item, left, f"not finished within {max_rounds} invocations"))
+                lines.extend(_failed(item, left, f"not finished within {max_rounds} invocations"), here=True)
             else:
                 continuing.append(item.model_copy(update={"regions": left, "continuation": result.continuation}))
     for account, item in items.items():
         if account not in seen:
-            lines.extend(_failed(item, item.regions, "the scan of this account returned no result"))
+            lines.extend(_failed(item, item.regions, "the scan of this account returned no result"), here=True)
+    if on_failed and lines.failed_here:
+        on_failed(lines.failed_here)
     round_key = f"{RUNS_PREFIX}run={planned.run_id}/round={planned.round}.jsonl.gz"
     blobs.put(round_key, lines.close(), content_type="application/gzip")
     rounds = [*planned.rounds, round_key]
@@ -125,10 +130,12 @@ class _TargetFile:
     def __init__(self) -> None:
         self._buffer = io.BytesIO()
         self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)
+        self.failed_here = 0
 
-    def extend(self, results: Iterable[TargetResult]) -> None:
+    def extend(self, results: Iterable[TargetResult], *, here: bool = False) -> None:
         for result in results:
             self._gzip.write(result.model_dump_json(exclude_defaults=True).encode() + b"\n")
+            self.failed_here += here
 
     def close(self) -> bytes:
         self._gzip.close()
@@ -236,7 +243,9 @@ def _record(
         started_at=planned.started_at,
         summary=summary.model_dump(exclude={"failed", "events"}),
         publish=plan,
-        announce=Announcement(run_id=planned.run_id, runs=[planned.run_id, *(run for run, _ in earlier)]),
+        announce=Announcement(
+            run_id=planned.run_id, source=planned.source, runs=[planned.run_id, *(run for run, _ in earlier)]
+        ),
     )
 
 

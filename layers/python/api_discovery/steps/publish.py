@@ -3,23 +3,13 @@ closes the run: `Scan Completed`, the run's outbox records, and a sweep's lease.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from api_discovery.blobs import BlobStore
-from api_discovery.errors import InvalidScanRequestError
 from api_discovery.events.notify import Ledger, PublishItem, announce, publish_batch
 from api_discovery.events.publisher import Publisher
 from api_discovery.inventory.results import RunSummary
 from api_discovery.steps.finalize import Announcement, read_run_summary, run_record_key
 from api_discovery.store.outbox import Outbox
 from api_discovery.store.sweep_lease import SweepLease
-
-
-def parse_publish_item(event: object) -> PublishItem:
-    try:
-        return PublishItem.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidScanRequestError(f"invalid publish item: {exc}") from exc
 
 
 def publish(item: PublishItem, *, blobs: BlobStore, publisher: Publisher, ledger: Ledger) -> dict[str, int]:
