@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -47,6 +48,7 @@ def run(
         external_id=external_id,
         options=ScanOptions(exports=settings.openapi_exports),
         time_left=time_left,
+        sts_region=os.environ.get("AWS_REGION"),
     )
     finished = result.finished()
     logger.info(

@@ -189,3 +189,25 @@ def test_an_account_whose_role_is_refused_fails_every_region_with_the_reason(
     regions = _by_region(result)
     assert {t.status for t in regions.values()} == {"failed"} and sorted(regions) == sorted(REGIONS)
     assert all("cannot assume" in (t.reason or "") for t in regions.values())
+
+
+def test_a_state_write_that_fails_halfway_leaves_the_change_to_the_next_scan(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs, _ = vendor
+    _scan(vendor, _item("20260101T000000Z-aaaa"))
+    b = Builder(fresh_emulator.url, ACCOUNT, "ap-south-1")
+    b.route(b.http_api("late-arrival"), "GET /late")
+
+    def throttled(*_: object, **__: object) -> bool:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StateStore, "_update_api", throttled)
+        failed = _by_region(_scan(vendor, _item("20260101T010000Z-bbbb")))["ap-south-1"]
+    assert failed.status == "failed" and failed.changes_key is None  # its change set is not announced
+
+    settled = _by_region(_scan(vendor, _item("20260101T020000Z-cccc")))["ap-south-1"]
+    assert not settled.unchanged  # the pointer never moved to the half-applied scan
+    added = [c for c in read_change_set(blobs, settled.changes_key or "").changes if c.type == "api_added"]
+    assert len(added) == 1

@@ -71,7 +71,7 @@ def test_rounds_continue_unfinished_accounts_and_the_run_counts_every_region_onc
             status="in_progress",
             regions=REGIONS,
             targets=[_done(B, "eu-west-1")],
-            continuation=f"progress/run={RUN}/account={B}.json.gz",
+            continuation=f"progress/run={RUN}/account={B}/invocation=1.json.gz",
         ),
     ]
     # A line that is no result, and A's result again (a redriven child): neither stops nor doubles anything.
@@ -117,7 +117,7 @@ def test_an_account_still_unfinished_after_the_last_round_fails_with_the_reason(
         account_id=A,
         status="in_progress",
         regions=REGIONS,
-        continuation=f"progress/run={RUN}/account={A}.json.gz",
+        continuation=f"progress/run={RUN}/account={A}/invocation=1.json.gz",
     )
     outcome = finalize(planned, _results_file(blobs, 0, [stuck]), blobs=blobs, max_rounds=1)
     assert isinstance(outcome, FinalizeResult)
@@ -163,7 +163,10 @@ def test_an_earlier_run_left_unpublished_is_published_with_the_next_one(tmp_path
     quiet = [
         AccountResult(run_id=RUN, account_id=A, status="done", regions=REGIONS, targets=[_done(A, r) for r in REGIONS])
     ]
-    outcome = finalize(planned, _results_file(blobs, 0, quiet), blobs=blobs, outbox=outbox)
+    # While the earlier run may still be publishing (younger than the workflow's time limit), it is left alone.
+    young = finalize(planned, _results_file(blobs, 0, quiet), blobs=blobs, outbox=outbox)
+    assert isinstance(young, FinalizeResult) and young.publish.count == 0 and young.announce.runs == [RUN]
+    outcome = finalize(planned, _results_file(blobs, 0, quiet), blobs=blobs, outbox=outbox, abandoned_after=0)
     assert isinstance(outcome, FinalizeResult) and outcome.publish.manifest is not None
     items = [PublishItem.model_validate(i) for i in json.loads(blobs.get(outcome.publish.manifest.key))]
     assert items == earlier  # under its own run id and batch: its cursor still applies

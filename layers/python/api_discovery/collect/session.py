@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from api_discovery import PRODUCT, __version__
 from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
@@ -130,6 +130,8 @@ def assume_account(
         raise TargetUnavailableError(
             "assume_role", f"cannot assume {role}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
         ) from exc
+    except BotoCoreError as exc:  # no answer at all: an endpoint that cannot be reached, a timeout
+        raise TargetUnavailableError("assume_role", f"cannot assume {role}: {exc}") from exc
     return AccountCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
 

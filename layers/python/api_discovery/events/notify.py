@@ -3,7 +3,7 @@
 Finalize splits a run's events into batches (`PublishItem`: change sets with changes, failed targets) that the
 workflow publishes in parallel. Events are built from the change sets as they are sent, in a fixed order, so
 a batch holds one change set's events in memory at a time. After each PutEvents call a cursor records how
-many of the batch's events are out (DynamoDB item `EVENTS#<run id>` / `BATCH#<n>`, expiring with the run
+many of the batch's events are out (DynamoDB item `EVENTS#<run id>#<n>` / `CURSOR`, expiring with the run
 records); a batch published again skips that many. The window for a duplicate is one call of at most 10
 events between its acceptance and its record; subscribers can close it by deduplicating on `detail.event_id`.
 """
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from api_discovery.blobs import BlobStore
@@ -75,11 +76,22 @@ class TableLedger:
     def record(self, run_id: str, batch: str, count: int) -> None:
         expires = int(time.time()) + RUN_RECORD_DAYS * 86400
         item = {**_key(run_id, batch), "sent": count, TTL_ATTRIBUTE: expires}
-        self.client.put_item(TableName=self.table, Item=to_item(item))
+        try:
+            # Forward only: a slower copy of the same batch never moves the cursor back.
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(sent) OR sent < :sent",
+                ExpressionAttributeValues=to_item({":sent": count}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
 
 def _key(run_id: str, batch: str) -> dict[str, str]:
-    return {"pk": f"EVENTS#{run_id}", "sk": f"BATCH#{batch}"}
+    # A partition per batch: the publishing Map's batches write their cursors in parallel.
+    return {"pk": f"EVENTS#{run_id}#{batch}", "sk": "CURSOR"}
 
 
 def batch_events(item: PublishItem, blobs: BlobStore) -> Iterator[Event]:

@@ -83,7 +83,8 @@ def run_local(
                     for target in result.finished():
                         on_result(target)
         key = write_map_results(blobs, current.run_id, current.round, results)
-        current = finalize(current, key, blobs=blobs, state=state, outbox=outbox)
+        # Local runs go one at a time: an earlier run left in the outbox is not publishing any more.
+        current = finalize(current, key, blobs=blobs, state=state, outbox=outbox, abandoned_after=0)
     done = current
     publisher = Publisher(events, bus_name) if events is not None and bus_name else None
     ledger: Ledger = TableLedger(state.client, state.table) if state else MemoryLedger()

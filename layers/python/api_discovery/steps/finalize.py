@@ -31,9 +31,12 @@ from api_discovery.targets import AccountTarget
 RUNS_PREFIX = "runs/"
 DEFAULT_MAX_ROUNDS = 8
 # Events per publishing batch: one Lambda sends them in seconds, and a first sweep's ~2 million events
-# spread over about a thousand batches that the publishing Map sends in parallel.
+# spread over about a thousand batches that the publishing Map sends in parallel. The item counts keep a
+# batch far below a Map item's 256 KB (a key is ~120 bytes, a failure at most ~600).
 BATCH_EVENTS = 2000
-FAILED_PER_BATCH = 500
+CHANGE_SETS_PER_BATCH = 500
+DEFAULT_ABANDONED_AFTER = 7200  # seconds: the workflow's own time limit
+FAILED_PER_BATCH = 100
 
 
 class PublishPlan(BaseModel):
@@ -70,6 +73,7 @@ def finalize(
     bucket: str | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     on_failed: Callable[[int], None] | None = None,
+    abandoned_after: int = DEFAULT_ABANDONED_AFTER,
 ) -> PlanResult | FinalizeResult:
     """Gather one Map round. Accounts that stopped at their time limit go into the next round's manifest;
     once none is left (or the rounds are used up), record the run and plan its publishing. `on_failed` hears
@@ -88,13 +92,16 @@ def finalize(
             continue
         seen.add(result.account_id)
         finished = result.finished()
-        lines.extend(finished)
-        left = [r for r in item.regions if r not in {t.region for t in finished}]
-        if result.status == "in_progress" and result.continuation and left:
-            if last_round:
-                lines.extend(_failed(item, left, f"not finished within {max_rounds} invocations"), here=True)
-            else:
-                continuing.append(item.model_copy(update={"regions": left, "continuation": result.continuation}))
+        # A result of the Map's catch (the scan raised) carried no metric from the scan: count it here.
+        lines.extend(finished, here=result.status == "failed")
+        settled = {t.region for t in finished}
+        left = [r for r in item.regions if r not in settled]
+        if result.status == "in_progress" and result.continuation and left and not last_round:
+            continuing.append(item.model_copy(update={"regions": left, "continuation": result.continuation}))
+        elif left:
+            # Out of rounds, or a region the result does not account for: failed, never silently dropped.
+            reason = f"not finished within {max_rounds} invocations" if result.status == "in_progress" else None
+            lines.extend(_failed(item, left, reason or "the scan returned no result for this region"), here=True)
     for account, item in items.items():
         if account not in seen:
             lines.extend(_failed(item, item.regions, "the scan of this account returned no result"), here=True)
@@ -114,7 +121,9 @@ def finalize(
                 "manifest": ManifestRef(bucket=bucket, key=key),
             }
         )
-    return _record(planned, rounds, blobs=blobs, state=state, outbox=outbox, bucket=bucket)
+    return _record(
+        planned, rounds, blobs=blobs, state=state, outbox=outbox, bucket=bucket, abandoned_after=abandoned_after
+    )
 
 
 def _failed(item: AccountTarget, regions: Iterable[str], reason: str) -> list[TargetResult]:
@@ -163,10 +172,11 @@ class _Batches:
         if result.changes_key and result.change_count:
             self._keys.append(result.changes_key)
             self._events += result.change_count
-            if self._events >= BATCH_EVENTS:
+            if self._events >= BATCH_EVENTS or len(self._keys) >= CHANGE_SETS_PER_BATCH:
                 self._cut()
         if result.status == "failed":
-            self._failed.append(FailedTarget(account_id=result.account_id, region=result.region, reason=result.reason))
+            reason = result.reason[:500] if result.reason else None
+            self._failed.append(FailedTarget(account_id=result.account_id, region=result.region, reason=reason))
             if len(self._failed) >= FAILED_PER_BATCH:
                 self._cut()
 
@@ -189,6 +199,7 @@ def _record(
     state: StateStore | None,
     outbox: Outbox | None,
     bucket: str | None,
+    abandoned_after: int,
 ) -> FinalizeResult:
     by_status: Counter[str] = Counter()
     types: Counter[str] = Counter()
@@ -229,7 +240,7 @@ def _record(
     if state:
         state.record_run(summary.model_dump(exclude={"failed"}))
     items = batches.done()
-    earlier = _unfinished(blobs, outbox, planned.run_id)
+    earlier = _unfinished(blobs, outbox, planned.run_id, abandoned_after)
     items += [item for _, run_items in earlier for item in run_items]
     plan = PublishPlan(count=0)
     if items:
@@ -249,15 +260,25 @@ def _record(
     )
 
 
-def _unfinished(blobs: BlobStore, outbox: Outbox | None, run_id: str) -> list[tuple[str, list[PublishItem]]]:
-    """Earlier runs whose publishing never finished: their batches go out again with this run's."""
+def _unfinished(
+    blobs: BlobStore, outbox: Outbox | None, run_id: str, abandoned_after: int
+) -> list[tuple[str, list[PublishItem]]]:
+    """Earlier runs whose publishing never finished: their batches go out again with this run's. Only runs
+    older than the workflow's time limit count, so a run still publishing is never published twice at once."""
     if outbox is None:
         return []
     found = []
-    for run, key in sorted(outbox.pending().items()):
-        if run != run_id:
-            items = [PublishItem.model_validate(i) for i in json.loads(blobs.get(key)) if i.get("run_id") == run]
-            found.append((run, items))
+    for run, key in sorted(outbox.pending(older_than=abandoned_after).items()):
+        if run == run_id:
+            continue
+        if key not in blobs.keys(key):
+            logger.warning(
+                "an unfinished run's publish manifest is gone; its events cannot be sent", extra={"run": run}
+            )
+            outbox.close([run])
+            continue
+        items = [PublishItem.model_validate(i) for i in json.loads(blobs.get(key)) if i.get("run_id") == run]
+        found.append((run, items))
     return found
 
 

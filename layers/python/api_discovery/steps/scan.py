@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api_discovery.blobs import BlobStore
 from api_discovery.collect.exports import ExportStore
@@ -38,7 +38,7 @@ from api_discovery.steps.target_scan import (
 from api_discovery.store.state import StateStore, StateWrite
 from api_discovery.store.tracking import (
     ChangeSet,
-    changes_key,
+    change_set_key,
     compute_change_set,
     previous_complete_key,
     read_change_set,
@@ -59,6 +59,7 @@ class AccountProgress(BaseModel):
 
     run_id: str
     account_id: str
+    invocation: int = Field(default=1, ge=1, description="Which invocation of the account stored it")
     pending: dict[str, str | None]
 
 
@@ -79,13 +80,16 @@ def scan_account(
     external_id: str | None,
     options: ScanOptions | None = None,
     time_left: TimeLeft | None = None,
+    sts_region: str | None = None,
 ) -> AccountResult:
-    """Scan the account's regions concurrently; out of time, store what is unfinished and return its key."""
+    """Scan the account's regions concurrently; out of time, store what is unfinished and return its key.
+    The role is assumed once, through the STS endpoint of `sts_region` (the Lambda's own region: its tokens
+    are valid in every region, and no customer region's outage or opt-in decides the whole account)."""
     opts = options or ScanOptions()
-    pending = _pending(blobs, item)
+    pending, invocation = _pending(blobs, item)
     started = utc_now()
     try:
-        credentials = _reach(item, session_factory(), external_id, next(iter(pending)))
+        credentials = _reach(item, session_factory(), external_id, sts_region or next(iter(pending)))
     except TargetUnavailableError as exc:
         # The account cannot be reached: every region fails with the reason, and nothing else is claimed.
         failed = [failed_snapshot(item.target(r, None), exc, started) for r in pending]
@@ -123,7 +127,8 @@ def scan_account(
             run_id=item.run_id, account_id=item.account_id, status="done", regions=item.regions, targets=done
         )
     key = _save_account_progress(
-        blobs, AccountProgress(run_id=item.run_id, account_id=item.account_id, pending=unfinished)
+        blobs,
+        AccountProgress(run_id=item.run_id, account_id=item.account_id, invocation=invocation, pending=unfinished),
     )
     return AccountResult(
         run_id=item.run_id,
@@ -153,16 +158,19 @@ def _guarded(one: Callable[[str], TargetResult | str], item: AccountTarget, regi
 
 
 def _reach(item: AccountTarget, base: Any, external_id: str | None, region: str) -> AccountCredentials:
-    """One AssumeRole for the whole account, through the regional STS endpoint of its first region."""
+    """One AssumeRole for the whole account, through one regional STS endpoint."""
     if item.role_arn:
         return assume_account(base, role=item.role_arn, external_id=external_id, region=region, run_id=item.run_id)
     return own_credentials(base)
 
 
-def _pending(blobs: BlobStore, item: AccountTarget) -> dict[str, str | None]:
+def _pending(blobs: BlobStore, item: AccountTarget) -> tuple[dict[str, str | None], int]:
+    """The regions to scan, each with its own progress, and which invocation of the account this is. Each
+    invocation stores its progress under a key of its own: a retried invocation reads the same progress
+    as its first attempt did, never one that attempt already moved on."""
     if not item.continuation:
-        return dict.fromkeys(item.regions)
-    if item.continuation != account_progress_key(item.run_id, item.account_id):
+        return dict.fromkeys(item.regions), 1
+    if not item.continuation.startswith(account_progress_prefix(item.run_id, item.account_id)):
         raise InvalidScanRequestError(f"continuation {item.continuation!r} does not belong to {item.account_id}")
     progress = AccountProgress.model_validate(json.loads(gzip.decompress(blobs.get(item.continuation))))
     if (progress.run_id, progress.account_id) != (item.run_id, item.account_id):
@@ -170,15 +178,15 @@ def _pending(blobs: BlobStore, item: AccountTarget) -> dict[str, str | None]:
     pending = {r: progress.pending[r] for r in item.regions if r in progress.pending}
     if not pending:
         raise InvalidScanRequestError(f"continuation {item.continuation!r} has none of the regions {item.regions}")
-    return pending
+    return pending, progress.invocation + 1
 
 
-def account_progress_key(run_id: str, account_id: str) -> str:
-    return f"{PROGRESS_PREFIX}run={run_id}/account={account_id}.json.gz"
+def account_progress_prefix(run_id: str, account_id: str) -> str:
+    return f"{PROGRESS_PREFIX}run={run_id}/account={account_id}/"
 
 
 def _save_account_progress(blobs: BlobStore, progress: AccountProgress) -> str:
-    key = account_progress_key(progress.run_id, progress.account_id)
+    key = f"{account_progress_prefix(progress.run_id, progress.account_id)}invocation={progress.invocation}.json.gz"
     blobs.put(key, gzip.compress(progress.model_dump_json().encode(), mtime=0), content_type="application/gzip")
     return key
 
@@ -197,7 +205,8 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
             )
             if item.get("complete_run_id") == snapshot.run_id:
                 # A retry of this run, whose first attempt stored the scan and then died: report what it stored.
-                return summarize(snapshot, stored, changes=_stored_changes(blobs, snapshot))
+                stored_at = str(item.get("complete_scanned_at") or snapshot.scanned_at)
+                return summarize(snapshot, stored, changes=_stored_changes(blobs, snapshot, stored_at))
             state.mark_seen(snapshot, findings)
             return summarize(snapshot, stored, unchanged=True)
     # Read before this scan's state is applied, which moves the pointer to this very snapshot.
@@ -212,8 +221,9 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
     return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=kept)
 
 
-def _stored_changes(blobs: BlobStore, snapshot: Snapshot) -> ChangeSet | None:
-    key = changes_key(snapshot)
+def _stored_changes(blobs: BlobStore, snapshot: Snapshot, stored_at: str) -> ChangeSet | None:
+    # Keyed by the date of the attempt that stored it, which a retry after midnight does not share.
+    key = change_set_key(snapshot.account_id, snapshot.region, stored_at, snapshot.run_id)
     return read_change_set(blobs, key) if key in blobs.keys(key) else None
 
 
@@ -243,7 +253,9 @@ def summarize(
         unchanged=unchanged,
         stale=stale,
         previous_snapshot_key=changes.previous_snapshot_key if changes else None,
-        changes_key=changes_key(snapshot) if listed else None,
+        changes_key=change_set_key(listed.account_id, listed.region, listed.scanned_at, listed.run_id)
+        if listed
+        else None,
         change_count=len(listed.changes) if listed else 0,
         change_types=dict(sorted(types.items())),
     )

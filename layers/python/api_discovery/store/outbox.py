@@ -24,11 +24,18 @@ class Outbox:
 
     def add(self, run_id: str, manifest_key: str) -> None:
         expires = int(time.time()) + RUN_RECORD_DAYS * 86400
-        item = {"pk": OUTBOX_PK, "sk": f"RUN#{run_id}", "run_id": run_id, "manifest_key": manifest_key}
+        item = {
+            "pk": OUTBOX_PK,
+            "sk": f"RUN#{run_id}",
+            "run_id": run_id,
+            "manifest_key": manifest_key,
+            "added_at": int(time.time()),
+        }
         self.client.put_item(TableName=self.table, Item=to_item({**item, TTL_ATTRIBUTE: expires}))
 
-    def pending(self) -> dict[str, str]:
-        """Run id -> publish manifest key, for every run not yet announced."""
+    def pending(self, older_than: int = 0) -> dict[str, str]:
+        """Run id -> publish manifest key, for every run not yet announced that was recorded more than
+        `older_than` seconds ago."""
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             KeyConditionExpression="pk = :pk",
@@ -36,7 +43,8 @@ class Outbox:
             ConsistentRead=True,
         )
         items = (from_item(raw) for page in pages for raw in page.get("Items", []))
-        return {str(i["run_id"]): str(i["manifest_key"]) for i in items}
+        cutoff = time.time() - older_than
+        return {str(i["run_id"]): str(i["manifest_key"]) for i in items if int(i.get("added_at", 0)) <= cutoff}
 
     def close(self, run_ids: Sequence[str]) -> None:
         for run_id in run_ids:

@@ -71,15 +71,21 @@ class StateStore:
 
     def apply(self, snapshot: Snapshot, ref: SnapshotRef | None) -> StateWrite:
         """Record a scan. A failed scan only updates its target's record; a partial one leaves APIs it saw only
-        in part as they were; only a complete scan marks APIs that are gone as removed."""
+        in part as they were; only a complete scan marks APIs that are gone as removed.
+
+        The pointer to the last complete snapshot moves last: a write that fails before it leaves the next
+        scan diffing against the same baseline, so this scan's changes are reported then rather than never.
+        Every item write is conditional on its age, so a scan behind a newer one changes nothing it saw."""
         result = StateWrite()
         recorded = self._update_target(snapshot, ref)
         if not recorded:
             result.stale += 1
-        if snapshot.status == "complete" and ref:
-            # Its own age check: only a newer complete scan, not a newer failed or partial one, overtakes it.
-            recorded = self._update_complete(snapshot, ref)
-        result.behind = not recorded
+        if snapshot.status == "complete":
+            # Only a newer complete scan, not a newer failed or partial one, overtakes a complete one.
+            current = self.target(snapshot.account_id, snapshot.region, consistent=True) or {}
+            result.behind = str(current.get("complete_scanned_at") or "") > snapshot.scanned_at
+        else:
+            result.behind = not recorded
         if snapshot.status == "failed" or result.behind:
             # Behind a newer view, its APIs are old news, and one it saw that the newer view did not is gone.
             return result
@@ -91,11 +97,12 @@ class StateStore:
                 result.written += 1
             else:
                 result.stale += 1
-        if snapshot.status == "complete":
+        if snapshot.status == "complete" and ref:
             present = {(a.kind, a.id) for a in snapshot.apis}
             for item in self.apis(snapshot.account_id, snapshot.region):
                 if item.get("state") == "present" and (item["kind"], item["api_id"]) not in present:
                     result.removed += self._mark_removed(snapshot, item)
+            result.behind = not self._update_complete(snapshot, ref)  # a newer one may have landed meanwhile
         return result
 
     def mark_seen(self, snapshot: Snapshot, findings_hash: str) -> bool:
@@ -123,8 +130,9 @@ class StateStore:
         )
         return [from_item(i) for page in pages for i in page.get("Items", [])]
 
-    def target(self, account_id: str, region: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key=to_item(target_key(account_id, region))).get("Item")
+    def target(self, account_id: str, region: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        key = to_item(target_key(account_id, region))
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=consistent).get("Item")
         return from_item(item) if item else None
 
     def record_run(self, summary: dict[str, Any]) -> None:

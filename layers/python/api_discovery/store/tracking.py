@@ -48,6 +48,10 @@ class ChangeSet(BaseModel):
     changes: list[Change]
     apis: list[dict[str, Any]] = Field(default_factory=list, description="Summaries of the APIs the changes name")
 
+    @property
+    def key(self) -> str:
+        return change_set_key(self.account_id, self.region, self.scanned_at, self.run_id)
+
 
 def previous_complete_key(
     state: StateStore | None, blobs: BlobStore, snapshot: Snapshot, item: dict[str, Any] | None = None
@@ -93,9 +97,8 @@ def track(blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: 
 
 
 def store_change_set(blobs: BlobStore, change_set: ChangeSet) -> str:
-    key = change_set_key(change_set.account_id, change_set.region, change_set.scanned_at, change_set.run_id)
-    blobs.put(key, change_set.model_dump_json().encode())
-    return key
+    blobs.put(change_set.key, change_set.model_dump_json().encode())
+    return change_set.key
 
 
 def compute_change_set(
