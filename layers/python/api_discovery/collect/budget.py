@@ -111,7 +111,7 @@ class CallBudget:
             self._sleep(wait)
 
     def before_send(self, event_name: str = "", **_: Any) -> None:
-        """botocore `before-send.apigateway*` hook: runs for every attempt, retries included."""
+        """botocore `before-send` hook of an API Gateway client: runs for every attempt, retries included."""
         self.acquire(event_name.rsplit(".", 1)[-1])
 
 

@@ -84,6 +84,14 @@ def instrument(session: boto3.Session, counter: CallCounter) -> boto3.Session:
     return session
 
 
+def instrument_client(client: Any, counter: CallCounter) -> Any:
+    """The same guard and counter on one client (each client has its own copy of the session's hooks)."""
+    client.meta.events.register("before-parameter-build", refuse_writes)
+    client.meta.events.register("before-call", counter.on_call)
+    client.meta.events.register("after-call", counter.on_response)
+    return client
+
+
 def role_arn(account_id: str, role_name: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{role_name}"
 
@@ -95,20 +103,32 @@ def session_name(run_id: str) -> str:
 
 @dataclass(frozen=True)
 class AccountCredentials:
-    """One account's credentials, from one AssumeRole (or the caller's own): a guarded session per region."""
+    """One account's credentials, from one AssumeRole (or the caller's own), and guarded clients made from
+    one session for every region: a session of its own per region would load the service models again,
+    seconds of CPU for an account's 17 regions."""
 
     access_key: str
     secret_key: str = field(repr=False)
     token: str | None = field(default=None, repr=False)
+    _session: list[boto3.Session] = field(default_factory=list, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def session(self, region: str, counter: CallCounter) -> boto3.Session:
-        session = boto3.Session(
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            aws_session_token=self.token,
-            region_name=region,
-        )
-        return instrument(session, counter)
+    def api_gateway_clients(self, region: str, counter: CallCounter) -> tuple[Any, Any]:
+        """The region's apigateway and apigatewayv2 clients, each guarded and counted."""
+        # A boto3 session is not safe to make clients from on several threads at once.
+        with self._lock:
+            if not self._session:
+                self._session.append(
+                    boto3.Session(
+                        aws_access_key_id=self.access_key,
+                        aws_secret_access_key=self.secret_key,
+                        aws_session_token=self.token,
+                    )
+                )
+            session = self._session[0]
+            v1 = session.client("apigateway", region_name=region, config=CLIENT_CONFIG)
+            v2 = session.client("apigatewayv2", region_name=region, config=CLIENT_CONFIG)
+        return instrument_client(v1, counter), instrument_client(v2, counter)
 
 
 def assume_account(
@@ -155,9 +175,18 @@ def assume_customer_session(
 ) -> boto3.Session:
     """Assume the customer's read-only role through the regional STS endpoint and return a guarded session."""
     credentials = assume_account(base, role=role, external_id=external_id, region=region, run_id=run_id)
-    return credentials.session(region, counter)
+    return instrument(_plain_session(credentials, region), counter)
 
 
 def own_session(base: boto3.Session, *, region: str, counter: CallCounter) -> boto3.Session:
     """The caller's own credentials, with the same guard and counter."""
-    return own_credentials(base).session(region, counter)
+    return instrument(_plain_session(own_credentials(base), region), counter)
+
+
+def _plain_session(credentials: AccountCredentials, region: str) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        region_name=region,
+    )

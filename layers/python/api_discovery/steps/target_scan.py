@@ -141,29 +141,29 @@ def _context(
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
     if isinstance(reach, AccountCredentials):
-        session = reach.session(target.region, counter)
-    elif target.role_arn:
-        base = reach()
-        session = assume_customer_session(
-            base,
+        apigateway, apigatewayv2 = reach.api_gateway_clients(target.region, counter)
+    else:
+        session = _session(target, reach, counter)
+        apigateway = session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG)
+        apigatewayv2 = session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG)
+    # One budget per account in this process: every region an invocation scans draws on the same buckets.
+    budget = shared_budget(budget_key(opts.scope, target.account_id, target.region), opts.rates)
+    for client in (apigateway, apigatewayv2):
+        client.meta.events.register("before-send", budget.before_send)
+    return ScanContext(apigateway=apigateway, apigatewayv2=apigatewayv2, region=target.region, page_size=opts.page_size)
+
+
+def _session(target: Target, reach: SessionFactory, counter: CallCounter) -> boto3.Session:
+    if target.role_arn:
+        return assume_customer_session(
+            reach(),
             role=target.role_arn,
             external_id=target.external_id,
             region=target.region,
             run_id=target.run_id,
             counter=counter,
         )
-    else:
-        session = own_session(reach(), region=target.region, counter=counter)
-    # One budget per account in this process: every region an invocation scans draws on the same buckets.
-    budget = shared_budget(budget_key(opts.scope, target.account_id, target.region), opts.rates)
-    session.events.register("before-send.apigateway", budget.before_send)
-    session.events.register("before-send.apigatewayv2", budget.before_send)
-    return ScanContext(
-        apigateway=session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG),
-        apigatewayv2=session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG),
-        region=target.region,
-        page_size=opts.page_size,
-    )
+    return own_session(reach(), region=target.region, counter=counter)
 
 
 class _Lanes:
