@@ -202,10 +202,10 @@ class DiscoveryStack(Stack):
         self.scan.add_to_role_policy(_list_under(bucket, *scan_prefixes))
         for statement in _scan_table_statements(table):
             self.scan.add_to_role_policy(statement)
-        # finalize: reads the map's results, the manifests, the change sets and what it recorded of earlier
-        # rounds; writes each round's targets, the run report, and the manifests of the next round and of
-        # publishing.
-        finalize_reads = (MANIFESTS_PREFIX, RESULTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX)
+        # finalize: reads the map's results, the manifests and what it recorded of earlier rounds (never a
+        # change set); writes each round's targets, the run report, and the manifests of the next round and
+        # of publishing.
+        finalize_reads = (MANIFESTS_PREFIX, RESULTS_PREFIX, RUNS_PREFIX)
         self.finalize.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=_objects(bucket, *finalize_reads))
         )
@@ -214,9 +214,9 @@ class DiscoveryStack(Stack):
             iam.PolicyStatement(actions=["s3:PutObject"], resources=_objects(bucket, RUNS_PREFIX, MANIFESTS_PREFIX))
         )
         table.grant(self.finalize, *TABLE_ITEM_ACTIONS)
-        # publish: reads its batch (a manifest), the change sets it names and, to announce, the run report; its
-        # cursors, the outbox and the sweep lease in the table; and the bus.
-        publish_reads = (MANIFESTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX)
+        # publish: reads the change sets its batch names (the batch itself is the Map item) and, to announce,
+        # the run report; its cursors, the outbox and the sweep lease in the table; and the bus.
+        publish_reads = (CHANGES_PREFIX, RUNS_PREFIX)
         self.publish.add_to_role_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=_objects(bucket, *publish_reads))
         )

@@ -76,8 +76,8 @@ def acknowledge_discovery_findings(
     prefixes = {
         plan: (MANIFESTS_PREFIX,),
         scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
-        finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
-        publish: (MANIFESTS_PREFIX, CHANGES_PREFIX, RUNS_PREFIX),
+        finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, RUNS_PREFIX),
+        publish: (CHANGES_PREFIX, RUNS_PREFIX),
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))

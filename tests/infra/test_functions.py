@@ -383,34 +383,32 @@ def test_only_scan_reserves_concurrency(discovery_json: dict[str, Any], synth: S
     assert reserved == {"plan": None, "scan": 850, "finalize": None, "publish": None}
 
 
-def test_finalize_reads_results_manifests_change_sets_and_rounds_and_writes_reports_and_manifests(
+def test_finalize_reads_results_manifests_and_rounds_never_change_sets_and_writes_reports_and_manifests(
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     stack = synth.built.discovery
     role = role_of(synth, "finalize")
-    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "changes/", "runs/")}
+    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "results/", "runs/")}
     writes = {("s3:PutObject", objects(synth, prefix)) for prefix in ("runs/", "manifests/")}
     expected = _common(synth, "finalize", discovery_json) | _table(synth) | reads | writes
     expected.add(("s3:ListBucket", one(getatt(stack.storage.bucket))))
     assert grants(statements_of_role(discovery_json, role)) == expected
-    assert _listing(discovery_json, role) == {
-        "StringLike": {"s3:prefix": ["manifests/*", "results/*", "changes/*", "runs/*"]}
-    }
+    assert _listing(discovery_json, role) == {"StringLike": {"s3:prefix": ["manifests/*", "results/*", "runs/*"]}}
 
 
-def test_publish_reads_its_batches_change_sets_and_run_reports_and_puts_events_on_the_bus(
+def test_publish_reads_change_sets_and_run_reports_and_puts_events_on_the_bus(
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     stack = synth.built.discovery
     role = role_of(synth, "publish")
-    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("manifests/", "changes/", "runs/")}
+    reads = {("s3:GetObject", objects(synth, prefix)) for prefix in ("changes/", "runs/")}
     expected = _common(synth, "publish", discovery_json) | _table(synth) | reads
     expected |= {
         ("s3:ListBucket", one(getatt(stack.storage.bucket))),
         ("events:PutEvents", one(getatt(stack.triggers.bus))),
     }
     assert grants(statements_of_role(discovery_json, role)) == expected
-    assert _listing(discovery_json, role) == {"StringLike": {"s3:prefix": ["manifests/*", "changes/*", "runs/*"]}}
+    assert _listing(discovery_json, role) == {"StringLike": {"s3:prefix": ["changes/*", "runs/*"]}}
 
 
 def test_publish_is_its_own_function_with_its_own_role_and_log_group(discovery: Template, synth: Synthesized) -> None:

@@ -20,7 +20,7 @@ from api_discovery.events.models import (
     ApiDiscovered,
     ApiSummary,
     Event,
-    run_events,
+    completed_event,
     target_events,
 )
 from api_discovery.events.notify import (
@@ -208,8 +208,7 @@ def test_a_second_finalize_of_the_same_run_sends_nothing(tmp_path: Path) -> None
 
 def test_a_rerun_after_a_failed_delivery_sends_only_what_is_missing(tmp_path: Path) -> None:
     blobs, summary, results = _run(tmp_path)
-    events = run_events(summary, results, [])
-    stubborn = events[-1].id  # Scan Completed
+    stubborn = completed_event(summary).id
     ledger = MemoryLedger()
     client = FakeEvents(fail={stubborn: ["InternalFailure"] * 4})
     with pytest.raises(EventDeliveryError) as raised:

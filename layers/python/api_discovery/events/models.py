@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -296,20 +295,6 @@ def completed_event(summary: RunSummary, run_record_uri: str | None = None) -> E
         run_record_uri=run_record_uri,
     )
     return Event(detail=detail)
-
-
-def run_events(
-    summary: RunSummary,
-    results: Sequence[TargetResult],
-    change_sets: Sequence[tuple[ChangeSet, str | None]],
-    run_record_uri: str | None = None,
-) -> list[Event]:
-    """Every event of a small run, in a stable order: per target, then the failures, then `Scan Completed`.
-    A fleet's run sends the same events in batches (`events.notify.publish_batch`)."""
-    events = [e for cs, uri in change_sets for e in target_events(cs, uri)]
-    events += [failed_event(r) for r in results if r.status == "failed"]
-    events.append(completed_event(summary, run_record_uri))
-    return events
 
 
 def _seconds_between(start: str, end: str) -> float:

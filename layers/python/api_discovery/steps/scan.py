@@ -39,10 +39,9 @@ from api_discovery.store.state import StateStore, StateWrite
 from api_discovery.store.tracking import (
     ChangeSet,
     change_set_key,
-    compute_change_set,
     previous_complete_key,
     read_change_set,
-    store_change_set,
+    track,
 )
 from api_discovery.targets import AccountTarget
 
@@ -212,9 +211,7 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
     # Read before this scan's state is applied, which moves the pointer to this very snapshot.
     previous = previous_complete_key(state, blobs, snapshot, item or {}) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
-    changes = compute_change_set(blobs, snapshot, ref, previous)
-    if changes is not None and changes.changes:
-        store_change_set(blobs, changes)
+    changes = track(blobs, snapshot, ref, previous)  # stored before the state moves the pointer
     written = state.apply(snapshot, ref) if state else StateWrite()
     # A scan overtaken by a newer one read the same previous snapshot: its changes would be stale news.
     kept = None if written.behind else changes

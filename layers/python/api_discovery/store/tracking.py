@@ -1,11 +1,9 @@
 """Change tracking in the scan step: find the target's previous complete snapshot, diff, store the change set.
 
-Why in the scan step rather than in finalize: the scan already holds the new snapshot, and reads the
-target's current state (the pointer to its last complete snapshot) just before overwriting it, so there is
-no window in which the pointer already names the new snapshot. The diffs run in parallel across the Map
-instead of one after the other in a single finalize Lambda, and finalize only reads the small change sets of
-targets that changed, then emits. Finalize stays the one place that emits events, so re-running it can be
-made idempotent in one place (api_discovery.events.notify).
+Why in the scan step: the scan already holds the new snapshot, and reads the target's current state (the
+pointer to its last complete snapshot) just before moving it, so there is no window in which the pointer
+already names the new snapshot. The diffs run in parallel across the Map; finalize reads no change set, it
+only batches the keys of those that have changes for the publishing Map (api_discovery.events.notify).
 
 Out-of-order runs: a snapshot older than the last complete one is not diffed at all (baseline
 `out-of-order`): comparing it would report as changes what the newer scan already superseded.
