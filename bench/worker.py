@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -29,6 +30,7 @@ TASK_MODULES = {
     "naive": ("boto3", "api_discovery.local.demo_estate", "bench.naive"),
     "run_local": ("boto3", "api_discovery.local.runner", "api_discovery.steps.plan"),
     "plan": ("api_discovery.steps.plan", "api_discovery.blobs", "api_discovery.store.registry"),
+    "synth": ("bench.fleet",),
 }
 Task = Callable[[dict[str, Any]], dict[str, Any]]
 ROLE_NAME = "ApiDiscoveryReadOnly"
@@ -126,7 +128,7 @@ def local_run(request: dict[str, Any]) -> dict[str, Any]:
         RegisteredAccount(account_id=a, regions=request["regions"], role_name=ROLE_NAME, external_id=f"bench-{a}")
         for a in request["accounts"]
     ]
-    settings = PlanSettings(default_regions=request["regions"], split_budget=False)
+    settings = PlanSettings(default_regions=request["regions"])
     options = scan_options(request["rates"], request["scope"], request["page_size"])
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         started = time.perf_counter()
@@ -189,14 +191,30 @@ def plan_manifest(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": round(seconds, 3),
         "peak_rss_mb": plan_rss,
-        "targets": planned.count,
+        "targets": planned.targets,
+        "accounts": planned.count,
         "manifest_mb": round(manifest_bytes / 2**20, 1),
         "input_rss_mb": input_rss,
         "traced_peak_mb": round(traced_peak / 2**20, 1) if traced_peak is not None else None,
     }
 
 
-TASKS: dict[str, Task] = {"scan": scan, "naive": naive, "run_local": local_run, "plan": plan_manifest}
+def synth(request: dict[str, Any]) -> dict[str, Any]:
+    from bench.fleet import synth_deployment  # noqa: PLC0415 - see TASK_MODULES
+
+    # What CDK and its bundling print goes to stderr: stdout carries this worker's one JSON result.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        return synth_deployment()
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+TASKS: dict[str, Task] = {"scan": scan, "naive": naive, "run_local": local_run, "plan": plan_manifest, "synth": synth}
 
 
 def main() -> None:
