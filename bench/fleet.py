@@ -5,9 +5,11 @@ of the Map's scheduling.
 
 1. Measured fleet: two sweeps (a first one, and a steady-state one after about 1% of regions changed), each
    played from the synthesized state machine definition (bench.asl) with its Lambda tasks run by the real
-   handlers in execution environments of their own (bench.lambda_pool). A few accounts are scanned at once,
-   so that the emulator (one process, about 200 calls a second) never paces a scan: each account's wall time
-   is its own quota's doing, and is compared with its quota bound at the scanner's configured budget.
+   handlers in execution environments of their own (bench.lambda_pool). The customer's side (API Gateway,
+   STS, with the quotas) is served by this process, the vendor's (S3, DynamoDB, EventBridge) by another
+   (bench.vendor_emulator), and a few accounts are scanned at once, so that neither emulator paces a scan
+   more than the machine must: each account's wall time is compared with its quota bound at the scanner's
+   configured budget, beside the CPU it used.
 2. Finalize at fleet scale: 10,000 accounts x 17 regions of synthetic Map results (bench.fleet_results),
    first-sweep-like and steady-state-like, through the finalize handler in a fresh environment (time, peak
    memory), then a few of the publishing batches it plans, and the announcement.
@@ -58,11 +60,11 @@ from bench.fleet_model import (
     sweep_minutes,
     sweep_usage,
 )
-from bench.fleet_results import ChangeTemplate, choose_changed, write_round
 from bench.lambda_pool import FunctionConfig, FunctionPool, Invocation, process_env
 from bench.meter import Meter, Usage
 from bench.minimum import api_gateway_calls
 from bench.prices import PriceTable, load_prices, monthly
+from bench.vendor_emulator import VendorEmulator, speed_up_moto
 
 Log = Callable[[str], None]
 STEPS = ("plan", "scan", "finalize", "publish")
@@ -273,19 +275,6 @@ class _Collector:
 
     def put_item(self, TableName: str, Item: dict[str, Any]) -> None:  # noqa: N803 - boto3's parameter names
         self.items.append(Item)
-
-
-def backend_put(bucket: str) -> Callable[[str, bytes], None]:
-    """Objects written straight into moto's S3 in this process: set-up at a scale HTTP would take minutes for."""
-    from moto.s3.models import s3_backends  # noqa: PLC0415 - moto is heavy; load on use
-
-    partition, account = s3_backends.bucket_accounts[bucket]
-    backend = s3_backends[account][partition]
-
-    def put(key: str, body: bytes) -> None:
-        backend.put_object(bucket, key, body)
-
-    return put
 
 
 # --------------------------------------------------------------------------------------------------
@@ -514,6 +503,7 @@ def _invocation_record(invocation: Invocation) -> dict[str, Any]:
         "seconds": round(invocation.seconds, 3),
         "cpu_s": round(invocation.cpu_s, 3),
         "init_s": round(invocation.init_s, 3) if invocation.init_s is not None else None,
+        "init_cpu_s": round(invocation.init_cpu_s, 3) if invocation.init_cpu_s is not None else None,
         "peak_rss_mb": invocation.peak_rss_mb,
         "requests": usage.get("requests", {}),
         "s3_put_list": usage.get("s3_put_list", 0),
@@ -621,36 +611,40 @@ def invocation_report(invocation: Invocation, memory_mb: int) -> dict[str, Any]:
 def finalize_at_scale(
     deployment: Deployment,
     vendor: Vendor,
+    side: VendorEmulator,
     env: Mapping[str, str],
-    fleet: Fleet,
+    spec: Mapping[str, Any],
     *,
     kind: str,
-    changed: set[int],
-    templates: Sequence[ChangeTemplate],
+    changed: Sequence[tuple[str, str]],
+    templates: tuple[str, str | None],
     batches_measured: int,
     log: Log,
 ) -> dict[str, Any]:
+    """Finalize over a fleet-scale round of synthetic results (written where the vendor side's moto runs), then
+    the first publishing batches it plans, and the announcement."""
     names = Names(bucket=f"bench-finalize-{kind}-{uuid.uuid4().hex[:8]}", table=f"bench-finalize-{kind}")
     vendor.create(names)
     run_id = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
-    synthetic = write_round(
-        fleet,
+    synthetic: dict[str, Any] = side.command(
+        "synthetic_round",
+        **spec,
         run_id=run_id,
         bucket=names.bucket,
-        put=backend_put(names.bucket),
-        changed=changed,
         first_sweep=kind == "first",
-        templates=templates,
-    )
+        changed=[list(c) for c in changed],
+        templates_bucket=templates[0],
+        templates_run_id=templates[1],
+    )["round"]
     written = time.perf_counter() - started
     log(
-        f"fleet: finalize at scale ({kind}): {synthetic.targets:,} results, {synthetic.changed_regions:,} change sets "
-        f"({synthetic.results_bytes / 2**20:.0f} MB of results, written in {written:.0f} s)"
+        f"fleet: finalize at scale ({kind}): {synthetic['targets']:,} results, {synthetic['changed_regions']:,} "
+        f"change sets ({synthetic['results_bytes'] / 2**20:.0f} MB of results, written in {written:.0f} s)"
     )
     finalize_config = deployment.function("finalize", names)
     with fresh_pool(finalize_config, env) as pool:
-        finalized = pool.invoke(synthetic.event, "finalize")
+        finalized = pool.invoke(synthetic["event"], "finalize")
     if finalized.error:
         raise RuntimeError(f"finalize at scale failed: {json.dumps(finalized.error)[:3000]}")
     result: dict[str, Any] = finalized.result
@@ -668,7 +662,7 @@ def finalize_at_scale(
     )
     return {
         "kind": kind,
-        "synthetic": asdict(synthetic) | {"event": None, "write_seconds": round(written, 1)},
+        "synthetic": synthetic | {"event": None, "write_seconds": round(written, 1)},
         "finalize": invocation_report(finalized, finalize_config.memory_mb),
         "summary": result.get("summary"),
         "publish_batches": len(items),
@@ -866,21 +860,26 @@ def extrapolate(
     }
 
 
-def cold_start(sweep: Mapping[str, Any]) -> dict[str, Any]:
-    """What a scan environment's first invocation costs beyond a warm one: its init, and the extra time of its
-    first scan (what the handler loads on first use), measured on the first sweep's fresh environments against
-    what the sweep's fitted line expects of the same account. The model charges it to every environment the
-    Map ramps up to, in every sweep: an hour apart, Lambda has let the environments go."""
+def cold_start(sweep: Mapping[str, Any], share: float) -> dict[str, Any]:
+    """What a scan environment's first invocation costs beyond a warm one, in Lambda: its init and the extra
+    CPU of its first scan (what the handler loads on first use), measured as CPU on the first sweep's fresh
+    environments (their wall time here is that of several inits sharing two cores) and run at the function's
+    vCPU share. The model charges it to every environment the Map ramps up to, in every sweep: an hour apart,
+    Lambda has let the environments go."""
     measured = sweep["accounts"]["per_account"]
-    fit = fit_wall_to_bound([a["bound_s"] for a in measured], [a["wall_s"] for a in measured])
+    fit = fit_wall_to_bound([a["bound_s"] for a in measured], [a["cpu_s"] for a in measured])
     bounds = {a["account"]: a["bound_s"] for a in measured}
     cold = [i for i in sweep.get("invocations", []) if i["step"] == "scan" and i["init_s"] is not None]
-    extra = [max(0.0, i["seconds"] - fit.predict(bounds[i["key"]])) for i in cold if i["key"] in bounds]
-    inits = [float(i["init_s"]) for i in cold]
+    extra = [max(0.0, i["cpu_s"] - fit.predict(bounds[i["key"]])) for i in cold if i["key"] in bounds]
+    inits = [float(i.get("init_cpu_s") or i["init_s"]) for i in cold]
+    init_cpu = statistics.fmean(inits) if inits else 0.0
+    extra_cpu = statistics.fmean(extra) if extra else 0.0
     return {
         "environments": len(cold),
-        "init_s": round(statistics.fmean(inits), 3) if inits else float(sweep["steps"]["scan"]["init_s_mean"] or 0.0),
-        "first_invocation_extra_s": round(statistics.fmean(extra), 3) if extra else 0.0,
+        "init_cpu_s": round(init_cpu, 3),
+        "first_invocation_extra_cpu_s": round(extra_cpu, 3),
+        "vcpu_share": round(share, 3),
+        "seconds_in_lambda": round((init_cpu + extra_cpu) / share, 2),
     }
 
 
@@ -923,102 +922,113 @@ def scan_settings(scan: FunctionConfig) -> dict[str, Any]:
     }
 
 
-def speed_up_moto() -> None:
-    """moto's server lists its own package folder (a stat call per service) on every request, to tell a
-    service name from a host name; the folder does not change while it runs, so it is listed once. A third of
-    the emulator's time per request, which the fleet needs for the scans' own pace to show."""
-    from moto import backends  # noqa: PLC0415 - moto is heavy; load on use
-
-    modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
-
-
 def fleet_scenario(config: FleetScale, deployment: Deployment, log: Log) -> dict[str, Any]:
     speed_up_moto()
-    prices = load_prices()
-    names = Names(bucket="bench-fleet", table="bench-fleet")
-    accounts = account_ids(config.accounts)
-    fleet = build_fleet(accounts, config.regions, config.mix)
     middleware = QuotaMiddleware(QuotaRates(), scope="account")
     report: dict[str, Any] = {"config": _config(config)}
-    with Emulator(middlewares=[middleware]) as emulator:
-        emulator.reset()
-        env = process_env(emulator.url)
-        vendor = Vendor(emulator.url)
-        vendor.create(names)
-        scan_config = deployment.function("scan", names)
-        settings = scan_settings(scan_config)
-        budget = QuotaRates(**settings["budget"])
-        seeded = seed_fleet(fleet)
-        registered = vendor.register(names.table, accounts, config.regions, _role_name(scan_config))
-        log(
-            f"fleet: seeded {seeded.apis:,} APIs in {seeded.regions:,} regions ({seeded.classes}) in "
-            f"{seeded.seconds:.0f} s, registered {len(accounts)} accounts in {registered:.1f} s"
+    with Emulator(middlewares=[middleware]) as customer, vendor_side() as side:
+        customer.reset()
+        env = process_env(side.url, customer_url=customer.url)
+        vendor = Vendor(side.url)
+        ctx, settings = measure_sweeps(
+            config, deployment, report, customer=customer, middleware=middleware, side=side, log=log
         )
-        pools = {
-            "plan": FunctionPool(deployment.function("plan", names), env, 1, time.perf_counter()),
-            "scan": FunctionPool(scan_config, env, config.scan_environments, time.perf_counter()),
-            "finalize": FunctionPool(deployment.function("finalize", names), env, 1, time.perf_counter()),
-            "publish": FunctionPool(
-                deployment.function("publish", names), env, config.publish_environments, time.perf_counter()
-            ),
-        }
-        ctx = SweepContext(
-            deployment=deployment,
-            names=names,
-            pools=pools,
-            emulator_url=emulator.url,
-            middleware=middleware,
-            budget=budget,
-            prices=prices,
-            scan_environments=config.scan_environments,
-            publish_environments=config.publish_environments,
-        )
-        try:
-            started = time.perf_counter()
-            for pool in pools.values():
-                pool.warm()
-            up = sum(len(p.environments()) for p in pools.values())
-            log(f"fleet: {up} Lambda environments up in {time.perf_counter() - started:.0f} s")
-            first = run_sweep(ctx, fleet, "first", log)
-            first_templates = _templates(vendor, names.bucket, first["run_id"])
-            changes = plan_changes(fleet, config.change_share)
-            changed_fleet = apply_changes(fleet, changes)
-            steady = run_sweep(ctx, changed_fleet, "steady-state", log)
-            templates = {"first": first_templates, "steady": _templates(vendor, names.bucket, steady["run_id"])}
-        finally:
-            for pool in pools.values():
-                pool.close()
-        report["estate"] = asdict(seeded) | {"accounts": len(accounts), "regions_per_account": len(config.regions)}
-        report["changes"] = {"regions": len(changes), "kinds": change_summary(changes)}
-        report["sweeps"] = {"first": first, "steady": steady}
-        report["deployment"] = _deployment(deployment, pools, settings)
+        scale = {"accounts": config.scale_accounts, "first_account": 500_000_000_000, "regions": list(config.regions)}
         big = build_fleet(account_ids(config.scale_accounts, first=500_000_000_000), config.regions, config.mix)
-        big_changes = [(c.account, c.region) for c in plan_changes(big, config.change_share)]
-        changed = {
-            "first": choose_changed(big, first_sweep=True),
-            "steady": choose_changed(big, first_sweep=False, changed=big_changes),
-        }
+        steady_changes = [(c.account, c.region) for c in plan_changes(big, config.change_share)]
+        runs = {kind: report["sweeps"][kind]["run_id"] for kind in ("first", "steady")}
         report["finalize_scale"] = {
             kind: finalize_at_scale(
                 deployment,
                 vendor,
+                side,
                 env,
-                big,
+                scale | {"mix": asdict(config.mix)},
                 kind=kind,
-                changed=changed[kind],
-                templates=templates[kind],
+                changed=steady_changes if kind == "steady" else [],
+                templates=(ctx.names.bucket, runs[kind]),
                 batches_measured=config.publish_batches_measured,
                 log=log,
             )
             for kind in ("first", "steady")
         }
         report["plan_scale"] = plan_at_scale(deployment, vendor, env, config.scale_accounts, config.regions, log)
-        emulator.reset()
+        customer.reset()
     report["model"] = model(report, ctx=ctx, settings=settings, config=config)
-    report["prices"] = {p.id: asdict(p) for p in prices.prices.values()}
+    report["prices"] = {p.id: asdict(p) for p in ctx.prices.prices.values()}
     report["checks"] = fleet_checks(report)
     return report
+
+
+@contextmanager
+def vendor_side() -> Iterator[VendorEmulator]:
+    side = VendorEmulator(process_env("http://127.0.0.1"))
+    try:
+        yield side
+    finally:
+        side.close()
+
+
+def measure_sweeps(
+    config: FleetScale,
+    deployment: Deployment,
+    report: dict[str, Any],
+    *,
+    customer: Emulator,
+    middleware: QuotaMiddleware,
+    side: VendorEmulator,
+    log: Log,
+) -> tuple[SweepContext, dict[str, Any]]:
+    """Seed the estate, register it, and run a first and a steady-state sweep over it."""
+    names = Names(bucket="bench-fleet", table="bench-fleet")
+    accounts = account_ids(config.accounts)
+    fleet = build_fleet(accounts, config.regions, config.mix)
+    env = process_env(side.url, customer_url=customer.url)
+    vendor = Vendor(side.url)
+    vendor.create(names)
+    scan_config = deployment.function("scan", names)
+    settings = scan_settings(scan_config)
+    seeded = seed_fleet(fleet)
+    registered = vendor.register(names.table, accounts, config.regions, _role_name(scan_config))
+    log(
+        f"fleet: seeded {seeded.apis:,} APIs in {seeded.regions:,} regions ({seeded.classes}) in "
+        f"{seeded.seconds:.0f} s, registered {len(accounts)} accounts in {registered:.1f} s"
+    )
+    sizes = {"plan": 1, "scan": config.scan_environments, "finalize": 1, "publish": config.publish_environments}
+    pools = {
+        step: FunctionPool(
+            scan_config if step == "scan" else deployment.function(step, names), env, size, time.perf_counter()
+        )
+        for step, size in sizes.items()
+    }
+    ctx = SweepContext(
+        deployment=deployment,
+        names=names,
+        pools=pools,
+        emulator_url=side.url,
+        middleware=middleware,
+        budget=QuotaRates(**settings["budget"]),
+        prices=load_prices(),
+        scan_environments=config.scan_environments,
+        publish_environments=config.publish_environments,
+    )
+    try:
+        started = time.perf_counter()
+        for pool in pools.values():
+            pool.warm()
+        up = sum(len(p.environments()) for p in pools.values())
+        log(f"fleet: {up} Lambda environments up in {time.perf_counter() - started:.0f} s")
+        first = run_sweep(ctx, fleet, "first", log)
+        changes = plan_changes(fleet, config.change_share)
+        steady = run_sweep(ctx, apply_changes(fleet, changes), "steady-state", log)
+    finally:
+        for pool in pools.values():
+            pool.close()
+    report["estate"] = asdict(seeded) | {"accounts": len(accounts), "regions_per_account": len(config.regions)}
+    report["changes"] = {"regions": len(changes), "kinds": change_summary(changes)}
+    report["sweeps"] = {"first": first, "steady": steady}
+    report["deployment"] = _deployment(deployment, pools, settings)
+    return ctx, settings
 
 
 def model(
@@ -1026,7 +1036,8 @@ def model(
 ) -> dict[str, Any]:
     """The extrapolated fleet's first and steady-state sweeps, and a month of the latter."""
     fleet = build_fleet(account_ids(config.model_accounts, first=600_000_000_000), config.regions, config.mix)
-    cold = cold_start(report["sweeps"]["first"])
+    share = min(1.0, ctx.pools["scan"].config.memory_mb / VCPU_MB)
+    cold = cold_start(report["sweeps"]["first"], share)
     result: dict[str, Any] = {
         kind: extrapolate(
             report["sweeps"][kind],
@@ -1035,7 +1046,7 @@ def model(
             ctx=ctx,
             fleet=fleet,
             scan_settings=settings,
-            cold_start_s=cold["init_s"] + cold["first_invocation_extra_s"],
+            cold_start_s=cold["seconds_in_lambda"],
         )
         for kind in ("first", "steady")
     }
@@ -1047,13 +1058,6 @@ def model(
 
 def _role_name(scan: FunctionConfig) -> str:
     return str(scan.environment.get("ROLE_NAME", "ApiDiscoveryReadOnly"))
-
-
-def _templates(vendor: Vendor, bucket: str, run_id: str | None) -> list[ChangeTemplate]:
-    if not run_id:
-        return []
-    keys = [k for k in vendor.keys(bucket, "changes/") if k.endswith(f"/run={run_id}.json")]
-    return [ChangeTemplate.parse(vendor.get(bucket, k).decode()) for k in keys]
 
 
 def _config(config: FleetScale) -> dict[str, Any]:

@@ -319,6 +319,7 @@ def _model(fleet: Mapping[str, Any]) -> list[str]:
     for meter in sorted(set(first["usage"]) | set(steady["usage"])):
         usage_rows.append([meter, _qty(first["usage"].get(meter, 0)), _qty(steady["usage"].get(meter, 0))])
     fit, cpu = steady["fit"], steady["cpu_fit"]
+    cold = model["cold_start"]
     schedule = steady["schedule"]
     monthly = model["monthly"]
     return [
@@ -336,8 +337,9 @@ def _model(fleet: Mapping[str, Any]) -> list[str]:
         f"reserved concurrency {schedule['reserved_concurrency']}, Lambda scaling 1,000 environments / 10 s, "
         f"{schedule['invocation_limit_s']:.0f} s per invocation before an account continues in the next round, at "
         f"most {schedule['max_rounds']} rounds; every environment it ramps up to starts cold, each sweep: "
-        f"{model['cold_start']['init_s']} s of init and {model['cold_start']['first_invocation_extra_s']} s more in "
-        f"its first scan (measured on the first sweep's {model['cold_start']['environments']} fresh environments). "
+        f"{cold['init_cpu_s']} s of init CPU and {cold['first_invocation_extra_cpu_s']} s more CPU in its first scan "
+        f"(measured on the first sweep's {cold['environments']} fresh environments), "
+        f"{cold['seconds_in_lambda']} s at the vCPU share. "
         "Per-account S3, DynamoDB, EventBridge and log usage: the measured "
         "sweep's mean; plan, finalize, publish and announce: measured at fleet scale (tables below)"
         + _scaled_note(steady)

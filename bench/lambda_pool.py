@@ -53,6 +53,7 @@ class Invocation:
     seconds: float
     cpu_s: float  # CPU time the environment used during the invocation, all its threads
     init_s: float | None  # the environment's init, on its first invocation only
+    init_cpu_s: float | None
     usage: dict[str, Any]
     peak_rss_mb: float
     error: dict[str, Any] | None = None
@@ -88,6 +89,7 @@ class Environment:
         self._counter = 0
         ready = self._read()
         self.init_s = float(ready["init_seconds"])
+        self.init_cpu_s = float(ready.get("init_cpu_seconds", self.init_s))
         self.init_usage: dict[str, Any] = ready.get("init_usage", {})
 
     def _read(self) -> dict[str, Any]:
@@ -195,6 +197,7 @@ class FunctionPool:
             seconds=seconds,
             cpu_s=float(reply.get("cpu_seconds", 0.0)),
             init_s=init,
+            init_cpu_s=environment.init_cpu_s if cold else None,
             usage=reply["usage"],
             peak_rss_mb=float(reply["peak_rss_mb"]),
             error=reply.get("error"),
@@ -217,9 +220,10 @@ class FunctionPool:
             environment.close()
 
 
-def process_env(endpoint_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def process_env(endpoint_url: str, *, customer_url: str | None = None) -> dict[str, str]:
     """A Lambda environment's process environment: fake credentials and the emulator only, never a real AWS
-    account, plus what the Lambda service sets that the code reads."""
+    account, plus what the Lambda service sets that the code reads. With `customer_url`, API Gateway and STS
+    (the customer's side) are reached there, everything else at `endpoint_url`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     path = [str(ROOT), str(ROOT / "layers" / "python"), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {
@@ -235,5 +239,9 @@ def process_env(endpoint_url: str, extra: Mapping[str, str] | None = None) -> di
         # X-Ray is modelled, not sent: there is no daemon here to send segments to.
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join(path),
-        **(extra or {}),
+        **(
+            {f"AWS_ENDPOINT_URL_{service}": customer_url for service in ("API_GATEWAY", "APIGATEWAYV2", "STS")}
+            if customer_url
+            else {}
+        ),
     }

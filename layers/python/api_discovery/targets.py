@@ -4,6 +4,7 @@ regions, scanned by one invocation."""
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 
 import boto3
@@ -12,9 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
-@cache
+_REGIONS_LOCK = threading.Lock()
+
+
 def known_regions() -> frozenset[str]:
     """Every region botocore knows for API Gateway, in every partition."""
+    # An account's regions ask at once on a cold start: without the lock each thread would load botocore's
+    # endpoint data itself, seconds of CPU in the first invocation of every environment.
+    with _REGIONS_LOCK:
+        return _load_regions()
+
+
+@cache
+def _load_regions() -> frozenset[str]:
     session = boto3.Session()
     return frozenset(
         region
