@@ -909,13 +909,16 @@ def _scan_meters(scan: Mapping[str, Any]) -> dict[str, float]:
 
 def scan_settings(scan: FunctionConfig) -> dict[str, Any]:
     """The scanner's configured budget and limits, as the library and the scan function's environment set them."""
+    from api_discovery.collect.budget import Rates  # noqa: PLC0415
     from api_discovery.steps.settings import LambdaSettings  # noqa: PLC0415
     from api_discovery.steps.target_scan import ScanOptions  # noqa: PLC0415
 
     options = ScanOptions()
     settings = LambdaSettings.from_env(dict(scan.environment))
     return {
-        "budget": asdict(options.rates),
+        # What the scan handler spends: the synthesized function's quota share of AWS's quota.
+        "budget": asdict(Rates.of_quota(settings.quota_share)),
+        "quota_share": settings.quota_share,
         "reserve_seconds": options.reserve_seconds,
         "max_rounds": settings.max_rounds,
         "max_concurrency": settings.max_concurrency,

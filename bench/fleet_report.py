@@ -53,7 +53,8 @@ def rows(fleet: Mapping[str, Any]) -> list[Row]:
         out.append(
             (
                 measured,
-                f"{label}: wall per account / its quota bound at the configured budget",
+                f"{label}: wall per account / its quota bound at the configured budget "
+                f"({fleet['deployment']['scan_settings']['quota_share']:.0%} of AWS's quota)",
                 f"p50 {ratio['p50']}x, p95 {ratio['p95']}x, max {ratio['max']}x "
                 f"({ratio['within_1_25x']} of {accounts['count']} within; mean {accounts['means']['wall_s']} s "
                 f"against {accounts['means']['bound_s']} s, {accounts['means']['cpu_s']} s of CPU)",

@@ -185,6 +185,8 @@ class DiscoveryConfig(BaseModel):
     workflow_log_level: Literal["OFF", "ERROR", "FATAL", "ALL"] = "ERROR"
     powertools_layer_version: int = Field(default=27, ge=1)
     openapi_exports: bool = False
+    # The share of each customer account's API Gateway quota a scan may spend; the rest is the customer's own.
+    quota_share: float = Field(default=0.6, gt=0, le=1)
     # Change events of one account and region within this many seconds collapse into one scan.
     change_window_seconds: int = Field(default=300, ge=60, le=3600)
 

@@ -123,6 +123,7 @@ class DiscoveryStack(Stack):
                 "MAX_CONCURRENCY": str(config.map_max_concurrency),
                 "CHANGE_MAX_CONCURRENCY": str(config.change_max_concurrency),
                 "OPENAPI_EXPORTS": str(config.openapi_exports).lower(),
+                "QUOTA_SHARE": str(config.quota_share),
                 "CHANGE_WINDOW_SECONDS": str(config.change_window_seconds),
                 # A sweep that never announces (it failed, or timed out) holds the schedule no longer than this.
                 "SWEEP_LEASE_SECONDS": str(int(WORKFLOW_TIMEOUT.to_seconds())),

@@ -10,6 +10,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
+from api_discovery.collect.budget import Rates
 from api_discovery.observability import logger, metrics, tracer
 from api_discovery.steps.scan import parse_scan_event, scan_account
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
@@ -46,7 +47,7 @@ def run(
         state=StateStore(clients.dynamodb, settings.table_name),
         session_factory=session_factory,
         external_id=external_id,
-        options=ScanOptions(exports=settings.openapi_exports),
+        options=ScanOptions(exports=settings.openapi_exports, rates=Rates.of_quota(settings.quota_share)),
         time_left=time_left,
         sts_region=os.environ.get("AWS_REGION"),
     )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from api_discovery.collect.budget import CallBudget, Rates, TokenBucket, budget_key, shared_budget
+from api_discovery.collect.budget import (
+    DEFAULT_QUOTA_SHARE,
+    SLOWEST,
+    CallBudget,
+    Rates,
+    TokenBucket,
+    budget_key,
+    shared_budget,
+)
+from api_discovery.steps.target_scan import ScanOptions
 
 
 class FakeTime:
@@ -77,3 +86,57 @@ def test_the_default_budget_is_aws_quota_with_a_tenth_of_each_burst_held_back() 
     assert Rates() == Rates.within(rate=10, burst=40, get_resources_rate=2.5, get_resources_burst=5)
     assert (Rates().burst, Rates().get_resources_burst) == (36.0, 4.0)
     assert Rates.within(rate=1, burst=1, get_resources_rate=1, get_resources_burst=1).burst == 1.0
+
+
+def test_a_scan_takes_only_its_share_of_the_quota_by_default() -> None:
+    assert Rates.of_quota(0.6) == Rates(rate=6.0, burst=24.0, get_resources_rate=1.5, get_resources_burst=3.0)
+    assert ScanOptions().rates == Rates.of_quota(DEFAULT_QUOTA_SHARE) and DEFAULT_QUOTA_SHARE == 0.6
+    assert Rates.of_quota(1.0) == Rates()
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="quota share"):
+            Rates.of_quota(bad)
+
+
+def _paced(budget: CallBudget, t: FakeTime, calls: int) -> float:
+    """Seconds `calls` general calls take from now."""
+    started = t.now
+    for _ in range(calls):
+        budget.acquire("GetStages")
+    return t.now - started
+
+
+def test_a_429_halves_the_pace_at_once_and_drains_the_burst() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=10, burst=10, get_resources_rate=2, get_resources_burst=2), t.clock, t.sleep)
+    budget.on_response(response_dict={"status_code": 200})
+    assert budget.pace == 1.0
+    budget.on_response(response_dict={"status_code": 429})
+    assert budget.pace == 0.5 and budget.general.rate == 5.0 and budget.get_resources.rate == 1.0
+    # Nothing banked survives the 429: the next ten calls come at 5 per second (recovering a little meanwhile).
+    assert 1.8 < _paced(budget, t, 10) <= 2.0
+
+
+def test_429s_of_calls_already_in_flight_slow_down_once() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=10, burst=10), t.clock, t.sleep)
+    for _ in range(5):
+        budget.throttled()
+    assert budget.pace == 0.5 and budget.slowdowns == 1
+    t.now += 1.0
+    budget.throttled()
+    assert budget.pace == pytest.approx((0.5 + 0.02) / 2) and budget.slowdowns == 2
+
+
+def test_the_pace_recovers_slowly_and_never_falls_below_its_floor() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=10, burst=10), t.clock, t.sleep)
+    for _ in range(10):
+        budget.throttled()
+        t.now += 1.0
+    assert budget.pace == pytest.approx(SLOWEST, abs=0.03)
+    t.now += 10
+    budget.acquire("GetStages")
+    assert budget.pace == pytest.approx(SLOWEST + 0.02 * 11, abs=0.03)  # about 1 s recovered per 0.02
+    t.now += 60
+    budget.acquire("GetStages")
+    assert budget.pace == 1.0 and budget.general.rate == 10.0

@@ -4,6 +4,10 @@ AWS allows about 10 management requests per second with a burst of 40, and GetRe
 per account (not raisable). Retries alone do not help a scanner that exceeds them; spending from the same
 buckets before each request does. One budget is shared by everything in this process that scans the same
 scope, and a Lambda scanning one of several regions of an account at once takes its share.
+
+The quota is the customer's too: their own deploys spend from it. A scan takes a share of it (60% unless
+configured), and a 429 means someone else needs more: the budget halves its pace at once and wins it back
+slowly.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from typing import Any, Literal
 
 Scope = Literal["account", "account-region"]
 BURST_HEADROOM = 0.1
+DEFAULT_QUOTA_SHARE = 0.6
+SLOWEST = 0.125  # the lowest fraction of its pace a budget slows down to
+RECOVERY_PER_SECOND = 0.02  # of the full pace: from half to all of it in 25 s without another 429
+DECREASE_EVERY_S = 1.0  # 429s of calls already in flight are one signal, not several
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,20 @@ class Rates:
             burst=max(1.0, burst - math.ceil(burst * BURST_HEADROOM)),
             get_resources_rate=get_resources_rate,
             get_resources_burst=max(1.0, get_resources_burst - math.ceil(get_resources_burst * BURST_HEADROOM)),
+        )
+
+    @classmethod
+    def of_quota(cls, share: float = DEFAULT_QUOTA_SHARE) -> Rates:
+        """A scanner's budget: `share` of AWS's rates and bursts, the rest left to the customer's own calls."""
+        if not 0 < share <= 1:
+            raise ValueError(f"a quota share is in (0, 1], got {share}")
+        if share == 1:
+            return cls()
+        return cls(
+            rate=10.0 * share,
+            burst=max(1.0, math.floor(40 * share)),
+            get_resources_rate=2.5 * share,
+            get_resources_burst=max(1.0, math.floor(5 * share)),
         )
 
     def share(self, fraction: float) -> Rates:
@@ -74,6 +96,16 @@ class TokenBucket:
         self._lock = threading.Lock()
         self.waited = 0.0
 
+    def set_rate(self, rate: float, *, drain: bool = False) -> None:
+        """Change the pace from now on; `drain` also spends what the bucket holds, so no burst follows."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self.rate = rate
+            if drain:
+                self._tokens = min(self._tokens, 0.0)
+
     def reserve(self) -> float:
         """Take one token; return how long to wait before using it."""
         with self._lock:
@@ -101,9 +133,40 @@ class CallBudget:
         self.rates = rates
         self.general = TokenBucket(rates.rate, rates.burst, clock, sleep)
         self.get_resources = TokenBucket(rates.get_resources_rate, rates.get_resources_burst, clock, sleep)
+        self._clock = clock
         self._sleep = sleep
+        self._lock = threading.Lock()
+        self.pace = 1.0  # the fraction of its rates the budget spends at now
+        self._paced_at = clock()
+        self._slowed_at: float | None = None
+        self.slowdowns = 0
+
+    def _recover(self, now: float) -> None:
+        if self.pace < 1.0:
+            self.pace = min(1.0, self.pace + (now - self._paced_at) * RECOVERY_PER_SECOND)
+            self._apply(drain=False)
+        self._paced_at = now
+
+    def _apply(self, *, drain: bool) -> None:
+        self.general.set_rate(self.rates.rate * self.pace, drain=drain)
+        self.get_resources.set_rate(self.rates.get_resources_rate * self.pace, drain=drain)
+
+    def throttled(self) -> None:
+        """AWS refused a call for its quota: someone else is spending it, so slow down at once."""
+        with self._lock:
+            now = self._clock()
+            self._recover(now)
+            if self._slowed_at is not None and now - self._slowed_at < DECREASE_EVERY_S:
+                return
+            self._slowed_at = now
+            self.slowdowns += 1
+            self.pace = max(SLOWEST, self.pace / 2)
+            self._apply(drain=True)
 
     def acquire(self, operation: str) -> None:
+        if self.pace < 1.0:
+            with self._lock:
+                self._recover(self._clock())
         wait = self.general.reserve()
         if operation == "GetResources":
             wait = max(wait, self.get_resources.reserve())
@@ -113,6 +176,11 @@ class CallBudget:
     def before_send(self, event_name: str = "", **_: Any) -> None:
         """botocore `before-send` hook of an API Gateway client: runs for every attempt, retries included."""
         self.acquire(event_name.rsplit(".", 1)[-1])
+
+    def on_response(self, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
+        """botocore `response-received` hook: sees every attempt's answer, the retried ones included."""
+        if response_dict is not None and response_dict.get("status_code") == 429:
+            self.throttled()
 
 
 _budgets: dict[tuple[str, Rates], CallBudget] = {}

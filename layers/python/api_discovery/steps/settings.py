@@ -26,6 +26,7 @@ class LambdaSettings(BaseModel):
     sweep_lease_seconds: int = Field(default=7200, ge=60, description="How long a sweep holds its lease at most")
     event_bus_name: str | None = None
     openapi_exports: bool = False
+    quota_share: float = Field(default=0.6, gt=0, le=1, description="Share of a customer's API Gateway quota")
     change_window_seconds: int = Field(default=300, ge=1)
 
     @field_validator("default_regions", mode="before")
@@ -50,6 +51,7 @@ class LambdaSettings(BaseModel):
             "sweep_lease_seconds": "SWEEP_LEASE_SECONDS",
             "event_bus_name": "EVENT_BUS_NAME",
             "openapi_exports": "OPENAPI_EXPORTS",
+            "quota_share": "QUOTA_SHARE",
             "change_window_seconds": "CHANGE_WINDOW_SECONDS",
         }
         try:

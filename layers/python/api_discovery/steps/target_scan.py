@@ -43,7 +43,7 @@ TimeLeft = Callable[[], float]
 class ScanOptions:
     page_size: int = MAX_PAGE_SIZE
     workers: int = 8  # calls in flight inside one target
-    rates: Rates = field(default_factory=Rates)
+    rates: Rates = field(default_factory=Rates.of_quota)
     scope: Scope = "account"
     reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
     exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
@@ -150,6 +150,7 @@ def _context(
     budget = shared_budget(budget_key(opts.scope, target.account_id, target.region), opts.rates)
     for client in (apigateway, apigatewayv2):
         client.meta.events.register("before-send", budget.before_send)
+        client.meta.events.register("response-received", budget.on_response)
     return ScanContext(apigateway=apigateway, apigatewayv2=apigatewayv2, region=target.region, page_size=opts.page_size)
 
 
