@@ -46,7 +46,7 @@ test: lint typecheck unit
 synth: $(STAMP) $(NODE_STAMP)
 	cdk synth --quiet
 
-# Scan speed and memory against API Gateway's real quotas (about 5 minutes; bench-quick: under a minute).
+# Speed, cost and scale against API Gateway's real quotas (40 minutes or more on two cores; bench-quick: about 5).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -238,7 +238,8 @@ class Vendor:
             self.events.create_event_bus(Name=names.bus)
 
     def register(self, table: str, accounts: Sequence[str], regions: Sequence[str], role: str) -> float:
-        """The registry, written as `Registry.put` writes each account, 25 items per request."""
+        """The registry, written as `Registry.register` writes each account (its item and its ExternalId's
+        claim), 25 items per request."""
         from api_discovery.store.registry import RegisteredAccount, Registry  # noqa: PLC0415
 
         started = time.perf_counter()
@@ -246,7 +247,7 @@ class Vendor:
         collector = _Collector(collected)
         registry = Registry(collector, table)
         for account in accounts:
-            registry.put(
+            registry.register(
                 RegisteredAccount(
                     account_id=account, regions=list(regions), role_name=role, external_id=f"bench-{account}"
                 )
@@ -268,13 +269,17 @@ class Vendor:
 
 
 class _Collector:
-    """A DynamoDB client that only keeps the items put, to write them in batches."""
+    """A DynamoDB client that only keeps the items a registration puts, to write them in batches. Nothing is
+    registered before, so every account reads as new."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.items = items
 
-    def put_item(self, TableName: str, Item: dict[str, Any]) -> None:  # noqa: N803 - boto3's parameter names
-        self.items.append(Item)
+    def get_item(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:  # noqa: N803 - boto3's names
+        self.items.extend(write["Put"]["Item"] for write in TransactItems if "Put" in write)
 
 
 # --------------------------------------------------------------------------------------------------

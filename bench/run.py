@@ -10,6 +10,10 @@ Scenarios:
    publish handlers and the synthesized state machine, every vendor-side request counted, a first and a
    steady-state sweep; finalize and plan at 10,000 accounts x 17; the cost and time of a 10,000-account sweep
    from those measurements, list prices and a simulation of the Map's scheduling (bench/fleet.py).
+5. pipeline: a customer's own pipeline calling API Gateway at a steady 3 requests/s in the account while one,
+   then two concurrent scans (each in its own process with its own budget, sharing the account's quota lease
+   through a table in the emulator, as two Lambdas would) scan a large region at AWS's real quotas; how many of
+   the pipeline's calls are refused, and each scan's wall time against the quota bound of its budget.
 
 Estates are seeded into moto's backends in this process (not measured); every scan runs in a process of its
 own (`bench.worker`) and reaches the emulator over HTTP.
@@ -25,16 +29,31 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from api_discovery.collect.budget import DEFAULT_QUOTA_SHARE, Rates
+from api_discovery.local.demo_estate import account_session
 from api_discovery.local.emulator import Emulator
-from api_discovery.local.quota_emulator import GET_RESOURCES, QuotaMiddleware, QuotaRates, QuotaScope
+from api_discovery.local.quota_emulator import (
+    GET_RESOURCES,
+    THROTTLED_CODE,
+    QuotaMiddleware,
+    QuotaRates,
+    QuotaScope,
+)
+from api_discovery.store.state import create_table
 from bench import fleet_report
 from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec, seed_estate
@@ -65,6 +84,7 @@ SEVENTEEN_REGIONS = (
 )
 # Targets from the issue; the plan's limits are its Lambda's (infra/discovery_stack.py: 256 MB, 60 s).
 CALLS_OVER_MINIMUM = 1.05
+PIPELINE_REFUSED = 0.005  # of the customer's own calls, during our scans
 WALL_OVER_BOUND = 1.25
 SCAN_MEMORY_MB = 256
 PLAN_MEMORY_MB = 256
@@ -78,6 +98,7 @@ CORRECTNESS = frozenset(
         "every_target_scanned_first",
         "every_target_scanned_steady",
         "plan_all_accounts",
+        "pipeline_scans_complete",
     }
 )
 # The scanner's own budget is set to these when the emulator enforces no quota.
@@ -127,12 +148,24 @@ class PlanScale:
 
 
 @dataclass(frozen=True)
+class CustomerPipeline:
+    spec: EstateSpec
+    rps: float = 3.0  # the customer's own calls, steady
+    quota_share: float = DEFAULT_QUOTA_SHARE  # the product's default budget
+    concurrent_scans: tuple[int, ...] = (1, 2)
+    account: str = "300000000001"
+    region: str = "eu-west-1"
+    page_size: int = 500
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     name: str
     single: SingleTarget | None
     multi: MultiTarget | None
     plan: PlanScale | None
     fleet: FleetScale | None = None
+    pipeline: CustomerPipeline | None = None
     worker_timeout: float = 3_600.0
     note: str = ""
 
@@ -168,6 +201,19 @@ FULL = BenchConfig(
     # Ten accounts at once keep two cores about busy (at 60% of the quota a scan needs about a tenth of a core
     # besides its quota waits, the two emulator processes the rest): more would only slow each account down.
     fleet=FleetScale(accounts=300, regions=SEVENTEEN_REGIONS, scan_environments=10),
+    # About 100 s for one scan at 60% of the quota, 200 s for two sharing it.
+    pipeline=CustomerPipeline(
+        EstateSpec(
+            rest_apis=120,
+            resources_per_api=10,
+            methods_per_resource=2,
+            stages_per_api=2,
+            http_apis=60,
+            routes_per_http_api=5,
+            domains=2,
+            mappings_per_domain=2,
+        )
+    ),
 )
 
 QUICK = BenchConfig(
@@ -199,6 +245,17 @@ QUICK = BenchConfig(
         publish_environments=1,
         scale_accounts=300,
         publish_batches_measured=1,
+    ),
+    # AWS's real quotas even here (the pipeline's 3/s means something only against them): 6 s and 16 s.
+    pipeline=CustomerPipeline(
+        EstateSpec(
+            rest_apis=10,
+            resources_per_api=4,
+            methods_per_resource=2,
+            stages_per_api=1,
+            http_apis=6,
+            routes_per_http_api=3,
+        )
     ),
     worker_timeout=300.0,
     note="A smoke run: tiny estates, quotas 5 times AWS's (the fleet's at AWS's: its scanner's budget is the "
@@ -502,6 +559,191 @@ def plan_scale(config: PlanScale, endpoint_url: str, timeout: float, log: Log) -
 
 
 # --------------------------------------------------------------------------------------------------
+# Scenario 5: the customer's own pipeline beside our scans
+# --------------------------------------------------------------------------------------------------
+
+
+class _Pipeline:
+    """The customer's deploy pipeline: GetRestApis at a steady rate in the scanned account, never retried, so
+    every 429 is a refusal the customer would see."""
+
+    def __init__(self, endpoint_url: str, account: str, region: str, rps: float) -> None:
+        session = account_session(endpoint_url, account)
+        self.client = session.client(
+            "apigateway",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+        self.interval = 1 / rps
+        self.calls: list[tuple[float, bool]] = []  # (epoch, refused)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
+
+    def _run(self) -> None:
+        due = time.monotonic()
+        while not self._stop.is_set():
+            at = time.time()
+            try:
+                self.client.get_rest_apis(limit=25)
+                refused = False
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != THROTTLED_CODE:
+                    raise
+                refused = True
+            self.calls.append((at, refused))
+            due += self.interval  # a steady schedule, whatever each call took
+            self._stop.wait(max(0.0, due - time.monotonic()))
+
+    def __enter__(self) -> _Pipeline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _budget_rates(share: float) -> QuotaRates:
+    """The product's budget at `share` of AWS's quota, as the bound's rates."""
+    budget = Rates.of_quota(share)
+    return QuotaRates(budget.rate, budget.burst, budget.get_resources_rate, budget.get_resources_burst)
+
+
+def _pipeline_round(
+    config: CustomerPipeline, scans: int, table: str, minimum: dict[str, int], timeout: float, log: Log
+) -> dict[str, Any]:
+    middleware = QuotaMiddleware(QuotaRates(), scope="account")  # AWS's own quotas
+    budget = _budget_rates(config.quota_share)
+    # The least time for all these scans' calls within one budget: what sharing it should take, no less.
+    bound = quota_bound({op: n * scans for op, n in minimum.items()}, budget)
+    request = {
+        "task": "account_scan",
+        "account": config.account,
+        "region": config.region,
+        "table": table,
+        "page_size": config.page_size,
+        "quota_share": config.quota_share,
+    }
+    with Emulator(middlewares=[middleware]) as limited:
+        log(f"pipeline: {scans} scan(s) beside the customer's {config.rps:g}/s (bound {bound.seconds:.1f} s)")
+        with _Pipeline(limited.url, config.account, config.region, config.rps) as pipeline:
+            time.sleep(2.0)  # the pipeline is already running when the scans start
+            with ThreadPoolExecutor(max_workers=scans) as pool:
+                results = list(
+                    pool.map(
+                        lambda n: run_worker(
+                            {**request, "run_id": f"bench-pipeline-{scans}-{n}"}, limited.url, timeout
+                        ),
+                        range(scans),
+                    )
+                )
+    start, end = min(r["started_at"] for r in results), max(r["ended_at"] for r in results)
+    during = [refused for at, refused in pipeline.calls if start <= at <= end]
+    refused = sum(during)
+    throttled = middleware.quotas.throttled()
+    return {
+        "scans": scans,
+        "quota_bound": bound.as_dict(),
+        "pipeline_calls": len(during),
+        "pipeline_refused": refused,
+        "pipeline_refused_rate": round(refused / len(during), 4) if during else None,
+        "pipeline_refused_outside_scans": sum(r for at, r in pipeline.calls if not start <= at <= end),
+        "scan_throttled_429": throttled - sum(r for _, r in pipeline.calls),
+        "scans_detail": [
+            {**r, "wall_vs_bound": _ratio(r["seconds"], bound.seconds)}
+            for r in sorted(results, key=lambda r: float(r["started_at"]))
+        ],
+        "wall_seconds": round(end - start, 3),
+        "wall_vs_bound": _ratio(end - start, bound.seconds),
+    }
+
+
+def pipeline_scenario(config: CustomerPipeline, timeout: float, log: Log) -> dict[str, Any]:
+    spec = config.spec
+    log(f"pipeline: seeding {spec}")
+    seeded = seed_estate(spec, config.account, config.region)
+    minimum = minimum_calls(spec, config.page_size)
+    table = "bench-pipeline"
+    with Emulator() as vendor:  # the vendor's table, in the same moto backend every emulator serves
+        dynamodb = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url=vendor.url,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        create_table(dynamodb, table)
+    rounds = [_pipeline_round(config, n, table, minimum, timeout, log) for n in config.concurrent_scans]
+    report: dict[str, Any] = {
+        "estate": {**asdict(spec), "account": config.account, "region": config.region},
+        "pipeline_rps": config.rps,
+        "quota": {"scope": "account", **asdict(QuotaRates())},
+        "budget": {"quota_share": config.quota_share, **asdict(_budget_rates(config.quota_share))},
+        "minimum_total": sum(minimum.values()),
+        "rounds": {str(r["scans"]): r for r in rounds},
+    }
+    scans = [s for r in rounds for s in r["scans_detail"]]
+    report["checks"] = {
+        "pipeline_scans_complete": all(
+            s["status"] == "complete" and s["apis"] == seeded.apis and s["routes"] == seeded.routes for s in scans
+        ),
+        **{
+            f"pipeline_refused_under_0_5pct_{r['scans']}_scans": r["pipeline_refused_rate"] is not None
+            and r["pipeline_refused_rate"] < PIPELINE_REFUSED
+            for r in rounds
+        },
+        **{
+            f"pipeline_wall_within_1_25x_bound_{r['scans']}_scans": all(
+                s["seconds"] <= WALL_OVER_BOUND * max(r["quota_bound"]["seconds"], 1.0) for s in r["scans_detail"]
+            )
+            for r in rounds
+        },
+    }
+    return report
+
+
+def _pipeline_rows(pipeline: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
+    checks = pipeline["checks"]
+    share = f"{pipeline['budget']['quota_share']:.0%}"
+    rows: list[tuple[str, str, str, str, bool | None]] = []
+    for key, r in pipeline["rounds"].items():
+        name = f"5 customer pipeline at {pipeline['pipeline_rps']:g}/s, {key} scan{'s' if key != '1' else ''}"
+        rate = r["pipeline_refused_rate"]
+        rows.append(
+            (
+                name,
+                "pipeline calls refused (429) during the scans",
+                f"{r['pipeline_refused']} of {r['pipeline_calls']} ({rate:.2%})" if rate is not None else "no calls",
+                "< 0.5%",
+                checks[f"pipeline_refused_under_0_5pct_{key}_scans"],
+            )
+        )
+        walls = ", ".join(f"{s['seconds']:.1f} s" for s in r["scans_detail"])
+        ratios = ", ".join(f"{s['wall_vs_bound']}x" for s in r["scans_detail"])
+        rows.append(
+            (
+                name,
+                f"wall time of each scan / quota bound of {key} scan{'s' if key != '1' else ''} at {share}",
+                f"{walls} / {r['quota_bound']['seconds']:.1f} s ({ratios}; all of them {r['wall_seconds']:.1f} s)",
+                "<= 1.25x",
+                checks[f"pipeline_wall_within_1_25x_bound_{key}_scans"],
+            )
+        )
+        shares = ", ".join(f"{s['share_factor_min']:.2f}" for s in r["scans_detail"])
+        rows.append(
+            (
+                name,
+                "scans' own 429s / lowest share factor of each",
+                f"{r['scan_throttled_429']} / {shares}",
+                "",
+                None,
+            )
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
 # The run, the report
 # --------------------------------------------------------------------------------------------------
 
@@ -526,6 +768,8 @@ def run_bench(config: BenchConfig, log: Log | None = None) -> dict[str, Any]:
             report["scenarios"]["multi_target"] = multi_target(config.multi, config.worker_timeout, say)
         if config.plan:
             report["scenarios"]["plan"] = plan_scale(config.plan, plain.url, config.worker_timeout, say)
+        if config.pipeline:
+            report["scenarios"]["pipeline"] = pipeline_scenario(config.pipeline, config.worker_timeout, say)
         plain.reset()  # leave no estate behind for whoever shares this process
     if config.fleet and synthesis:
         say("fleet: waiting for the CDK synthesis")
@@ -659,6 +903,9 @@ def markdown(report: dict[str, Any]) -> str:
     fleet = report["scenarios"].get("fleet")
     if fleet:
         rows += fleet_report.rows(fleet)
+    pipeline = report["scenarios"].get("pipeline")
+    if pipeline:
+        rows += _pipeline_rows(pipeline)
     lines = [
         f"Benchmark `{report['config']}`, {report['started_at']}, {report['machine']['cpus']} CPUs, "
         f"Python {report['machine']['python']}, {report['seconds']} s in all. {report['note']}".rstrip(),
@@ -682,11 +929,11 @@ def write_results(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="every scenario scaled down, a smoke run (< 60 s)")
+    parser.add_argument("--quick", action="store_true", help="every scenario scaled down, a smoke run (a few minutes)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     parser.add_argument(
         "--only",
-        choices=("single", "multi", "plan", "fleet"),
+        choices=("single", "multi", "plan", "fleet", "pipeline"),
         action="append",
         help="run only this scenario (repeatable)",
     )
@@ -702,6 +949,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             multi=config.multi if "multi" in args.only else None,
             plan=config.plan if "plan" in args.only else None,
             fleet=config.fleet if "fleet" in args.only else None,
+            pipeline=config.pipeline if "pipeline" in args.only else None,
             worker_timeout=config.worker_timeout,
             note=config.note,
         )

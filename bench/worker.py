@@ -14,6 +14,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 # before it starts is the interpreter with those modules loaded, and the rest is the task's own.
 TASK_MODULES = {
     "scan": ("boto3", "api_discovery.steps.target_scan", "api_discovery.inventory.snapshots"),
+    "account_scan": ("boto3", "api_discovery.steps.scan", "api_discovery.store.state", "api_discovery.blobs"),
     "naive": ("boto3", "api_discovery.local.demo_estate", "bench.naive"),
     "run_local": ("boto3", "api_discovery.local.runner", "api_discovery.steps.plan"),
     "plan": ("api_discovery.steps.plan", "api_discovery.blobs", "api_discovery.store.registry"),
@@ -99,6 +101,65 @@ def scan(request: dict[str, Any]) -> dict[str, Any]:
         "domains": len(snapshot.domains),
         "mappings": sum(len(d.mappings) for d in snapshot.domains),
         "content_hash": snapshots.content_hash(snapshot),
+    }
+
+
+def account_scan(request: dict[str, Any]) -> dict[str, Any]:
+    """One account's region as the scan Lambda scans it: the product's budget (`quota_share` of AWS's quota),
+    shared through the quota lease in the vendor's table with any other execution scanning the account."""
+    import boto3  # noqa: PLC0415 - see TASK_MODULES
+
+    from api_discovery.blobs import LocalBlobStore  # noqa: PLC0415
+    from api_discovery.collect.budget import Rates  # noqa: PLC0415
+    from api_discovery.steps.scan import scan_account  # noqa: PLC0415
+    from api_discovery.steps.target_scan import ScanOptions  # noqa: PLC0415
+    from api_discovery.store.state import StateStore  # noqa: PLC0415
+    from api_discovery.targets import AccountTarget  # noqa: PLC0415
+
+    account, region = request["account"], request["region"]
+    options = ScanOptions(page_size=request["page_size"], rates=Rates.of_quota(request["quota_share"]))
+    budget = options.budget(account, region)
+    shares: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.25):
+            shares.append(budget.share_factor)
+
+    item = AccountTarget(
+        run_id=request["run_id"],
+        account_id=account,
+        regions=[region],
+        role_arn=f"arn:aws:iam::{account}:role/{ROLE_NAME}",
+    )
+    state = StateStore(boto3.client("dynamodb", region_name="us-east-1"), request["table"])
+    sampler = threading.Thread(target=sample, daemon=True)
+    with tempfile.TemporaryDirectory(prefix="bench-account-") as tmp:
+        sampler.start()
+        started_at, started = time.time(), time.perf_counter()
+        result = scan_account(
+            item,
+            blobs=LocalBlobStore(Path(tmp)),
+            state=state,
+            session_factory=boto3.Session,
+            external_id=f"bench-{account}",
+            options=options,
+        )
+        seconds, ended_at = time.perf_counter() - started, time.time()
+        done.set()
+        sampler.join()
+    targets = result.finished()
+    return {
+        "seconds": round(seconds, 3),
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "status": targets[0].status if len(targets) == 1 else "missing",
+        "apis": sum(t.api_count for t in targets),
+        "routes": sum(t.route_count for t in targets),
+        "api_calls": sum(t.api_calls for t in targets),
+        "retries": sum(t.retries for t in targets),
+        "slowdowns": budget.slowdowns,
+        "share_factor_min": min(shares, default=budget.share_factor),
     }
 
 
@@ -214,7 +275,14 @@ def synth(request: dict[str, Any]) -> dict[str, Any]:
         os.close(saved)
 
 
-TASKS: dict[str, Task] = {"scan": scan, "naive": naive, "run_local": local_run, "plan": plan_manifest, "synth": synth}
+TASKS: dict[str, Task] = {
+    "scan": scan,
+    "account_scan": account_scan,
+    "naive": naive,
+    "run_local": local_run,
+    "plan": plan_manifest,
+    "synth": synth,
+}
 
 
 def main() -> None:

@@ -18,15 +18,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
 
-_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
-_CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
+_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)\Z", re.ASCII)
+_CRON = re.compile(r"^cron\((?P<body>[^()]+)\)\Z")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_IAM_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# \Z, not $ (which also takes a final newline), and ASCII classes (\d and \w also take other scripts'):
+# every name and id here ends up in a template, an ARN or an API call that would refuse or misread it.
+_IAM_NAME = re.compile(r"^[\w+=,.@-]{1,64}\Z", re.ASCII)
+_BUS_NAME = re.compile(r"^[A-Za-z0-9._\-/]{1,256}\Z", re.ASCII)
+_ACCOUNT_ID = re.compile(r"^\d{12}\Z", re.ASCII)
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}\Z", re.ASCII)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 # Lambda keeps 100 of an account's default 1000 concurrent executions unreserved; 900 is the most one
 # function may reserve there.
 MAX_RESERVED_CONCURRENCY = 900

@@ -1,6 +1,12 @@
 """What a customer deploys to let the vendor scan its API Gateway estate: one read-only role, and
 optionally a rule that forwards API Gateway change events to the vendor's discovery bus.
 
+The role comes in two scopes, chosen by the `AccessScope` parameter:
+  SecurityAudit   (default) the AWS managed SecurityAudit policy plus apigateway:GET on every API Gateway
+                  path: what checks beyond API Gateway (WAF, Lambda, certificates ...) will need.
+  ApiGatewayOnly  apigateway:GET on exactly the paths the scanner reads today, and nothing else.
+Both deny the API key paths.
+
 The template is standalone (no assets, no bootstrap version parameter, no CDK metadata), so it can be
 deployed as a StackSet, from a quick-create link, or with `aws cloudformation deploy`. IAM is global, so
 a multi-region StackSet sets `DeployAccessRole=false` everywhere but one region and
@@ -11,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal, get_args
 
 from aws_cdk import (
     Acknowledgment,
@@ -23,6 +29,7 @@ from aws_cdk import (
     CfnParameter,
     Duration,
     Fn,
+    ICfnConditionExpression,
     Stack,
     Validations,
 )
@@ -46,6 +53,31 @@ _REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 # future, can read them with this role.
 API_KEY_PATHS = ("/apikeys", "/apikeys/*", "/usageplans/*/keys", "/usageplans/*/keys/*")
 
+AccessScope = Literal["SecurityAudit", "ApiGatewayOnly"]
+ACCESS_SCOPES: tuple[AccessScope, ...] = get_args(AccessScope)
+DEFAULT_ACCESS_SCOPE: AccessScope = "SecurityAudit"
+# The API Gateway paths (IAM resources of apigateway:GET) of the operations the scanner sends, one for each
+# operation on the customer session's allow-list (api_discovery.collect.session.SCANNER_OPERATIONS); v2
+# paths carry no /v2 in IAM. tests/infra/test_least_privilege.py derives this list from that allow-list.
+SCANNED_PATHS = (
+    "/restapis",  # GetRestApis
+    "/restapis/*/resources",  # GetResources (embed=methods)
+    "/restapis/*/stages",  # GetStages
+    "/restapis/*/authorizers",  # GetAuthorizers
+    "/restapis/*/stages/*/exports/*",  # GetExport, when the vendor enables OpenAPI exports
+    "/domainnames",  # GetDomainNames, v1 and v2
+    "/domainnames/*/basepathmappings",  # GetBasePathMappings
+    "/domainnames/*/apimappings",  # GetApiMappings
+    "/vpclinks",  # GetVpcLinks, v1 and v2
+    "/usageplans",  # GetUsagePlans (plans only; their keys are denied)
+    "/apis",  # GetApis
+    "/apis/*/routes",  # GetRoutes
+    "/apis/*/integrations",  # GetIntegrations
+    "/apis/*/authorizers",  # GetAuthorizers
+    "/apis/*/stages",  # GetStages
+    "/apis/*/exports/*",  # ExportApi, when the vendor enables OpenAPI exports
+)
+
 
 class CustomerAccessStack(Stack):
     """The customer-side role (and optional event forwarder), parameterised for any vendor account."""
@@ -62,11 +94,13 @@ class CustomerAccessStack(Stack):
         vendor_region: str = DEFAULT_VENDOR_REGION,
         event_bus_name: str = DEFAULT_EVENT_BUS_NAME,
         forward_change_events: bool = False,
+        access_scope: AccessScope = DEFAULT_ACCESS_SCOPE,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
-            description="API Discovery: read-only access for the vendor's scanner (SecurityAudit + apigateway:GET)",
+            description="API Discovery: read-only access for the vendor's scanner (SecurityAudit + apigateway:GET, "
+            "or apigateway:GET on the scanned paths only)",
             synthesizer=BootstraplessSynthesizer(),
             analytics_reporting=False,
         )
@@ -106,6 +140,16 @@ class CustomerAccessStack(Stack):
             allowed_pattern=_IAM_NAME,
             default=role_name,
         )
+        access = CfnParameter(
+            self,
+            "AccessScope",
+            type="String",
+            description="SecurityAudit: AWS's read-only SecurityAudit policy plus apigateway:GET (needed by "
+            "checks beyond API Gateway). ApiGatewayOnly: apigateway:GET on the API Gateway paths the scanner "
+            "reads, nothing else. API keys are denied either way.",
+            allowed_values=list(ACCESS_SCOPES),
+            default=access_scope,
+        )
         deploy_role = CfnParameter(
             self,
             "DeployAccessRole",
@@ -137,12 +181,13 @@ class CustomerAccessStack(Stack):
             description="Name of the vendor's discovery event bus",
             default=event_bus_name,
         )
-        create_role = CfnCondition(
-            self, "CreateAccessRole", expression=Fn.condition_equals(deploy_role.value_as_string, "true")
-        )
+        role_wanted = Fn.condition_equals(deploy_role.value_as_string, "true")
+        create_role = CfnCondition(self, "CreateAccessRole", expression=role_wanted)
         forward_events = CfnCondition(
             self, "ForwardEvents", expression=Fn.condition_equals(forward.value_as_string, "true")
         )
+        audit_wanted = Fn.condition_equals(access.value_as_string, "SecurityAudit")
+        security_audit = CfnCondition(self, "GrantSecurityAudit", expression=audit_wanted)
 
         scanner_arn = f"arn:{self.partition}:iam::{vendor_account.value_as_string}:role/{scanner_role.value_as_string}"
         self.role = iam.Role(
@@ -159,21 +204,39 @@ class CustomerAccessStack(Stack):
                 }
             ),
             max_session_duration=Duration.hours(1),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("SecurityAudit")],
-            inline_policies={"ApiGatewayRead": self._api_gateway_read()},
+            inline_policies={"NeverReadApiKeys": self._never_read_api_keys()},
         )
         self._only_if(self.role, create_role)
+        role_resource = self.role.node.default_child
+        assert isinstance(role_resource, iam.CfnRole)
+        # SecurityAudit only in that scope: a list entry of AWS::NoValue is dropped.
+        audit_policy = Fn.condition_if(
+            security_audit.logical_id,
+            iam.ManagedPolicy.from_aws_managed_policy_name("SecurityAudit").managed_policy_arn,
+            Aws.NO_VALUE,
+        )
+        role_resource.managed_policy_arns = [audit_policy.to_string()]
         Validations.of(self.role).acknowledge(
             Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/SecurityAudit]",
-                reason="SecurityAudit is the AWS-maintained read-only audit policy the product is built on; "
-                "AWS keeps it current as services add read APIs.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:*::/*]",
-                reason="The scanner inventories every API Gateway resource in every region; apigateway:GET "
-                "has no narrower resource scope, and API key paths are explicitly denied.",
-            ),
+                # cdk-nag names a conditional entry by its JSON.
+                id=f"AwsSolutions-IAM4[Policy::{json.dumps(self.resolve(audit_policy), separators=(',', ':'))}]",
+                reason="SecurityAudit (in the default SecurityAudit scope only) is the AWS-maintained read-only "
+                "audit policy that checks beyond API Gateway build on; AWS keeps it current as services add reads.",
+            )
+        )
+        self._read_policy(
+            "ReadAllApiGateway",
+            ("/*",),
+            Fn.condition_and(role_wanted, audit_wanted),
+            "In the SecurityAudit scope the role reads every API Gateway path in every region (key paths "
+            "denied), so that later checks need no new grant; the ApiGatewayOnly scope lists its paths.",
+        )
+        self._read_policy(
+            "ReadScannedApiGateway",
+            SCANNED_PATHS,
+            Fn.condition_and(role_wanted, Fn.condition_not(audit_wanted)),
+            "Any region the vendor scans, and ids (API, stage, domain) known only at run time: the path "
+            "itself is one the scanner reads, no other.",
         )
         role_output = CfnOutput(self, "AccessRoleArn", value=self.role.role_arn)
         role_output.condition = create_role
@@ -186,7 +249,13 @@ class CustomerAccessStack(Stack):
             self,
             "ForwarderRole",
             description="Lets EventBridge put API Gateway change events on the vendor's discovery bus",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            # Only EventBridge acting for a rule of this account and region (the rule's name is generated).
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/*"},
+                }
+            ),
             inline_policies={
                 "PutOnVendorBus": iam.PolicyDocument(
                     statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn])]
@@ -207,15 +276,35 @@ class CustomerAccessStack(Stack):
         )
         forwarder.cfn_options.condition = forward_events
 
+    def _read_policy(
+        self, construct_id: str, paths: tuple[str, ...], condition: ICfnConditionExpression, reason: str
+    ) -> iam.Policy:
+        """apigateway:GET on these paths, attached to the role only under `condition` (a scope of the role)."""
+        resources = [f"arn:{Aws.PARTITION}:apigateway:*::{path}" for path in paths]
+        policy = iam.Policy(
+            self,
+            construct_id,
+            policy_name=construct_id,
+            roles=[self.role],
+            statements=[iam.PolicyStatement(sid=construct_id, actions=["apigateway:GET"], resources=resources)],
+        )
+        resource = policy.node.default_child
+        assert isinstance(resource, iam.CfnPolicy)
+        resource.cfn_options.condition = CfnCondition(self, f"{construct_id}Scope", expression=condition)
+        Validations.of(policy).acknowledge(
+            *(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:*::{path}]", reason=reason
+                )
+                for path in paths
+            )
+        )
+        return policy
+
     @staticmethod
-    def _api_gateway_read() -> iam.PolicyDocument:
+    def _never_read_api_keys() -> iam.PolicyDocument:
         return iam.PolicyDocument(
             statements=[
-                iam.PolicyStatement(
-                    sid="ReadApiGateway",
-                    actions=["apigateway:GET"],
-                    resources=[f"arn:{Aws.PARTITION}:apigateway:*::/*"],
-                ),
                 iam.PolicyStatement(
                     sid="NeverReadApiKeys",
                     effect=iam.Effect.DENY,
@@ -247,9 +336,12 @@ def render_customer_template(
     vendor_region: str = DEFAULT_VENDOR_REGION,
     event_bus_name: str = DEFAULT_EVENT_BUS_NAME,
     forward_change_events: bool = False,
+    access_scope: str = DEFAULT_ACCESS_SCOPE,
 ) -> str:
     """The customer template as JSON, with this vendor's account and this customer's ExternalId as
     parameter defaults (the customer can still review and change every value before deploying)."""
+    if access_scope not in ACCESS_SCOPES:
+        raise ValueError(f"the access scope is one of {', '.join(ACCESS_SCOPES)}, not {access_scope!r}")
     _check(vendor_account_id, _ACCOUNT_ID, "a 12-digit AWS account id")
     _check(role_name, _IAM_NAME, "a valid IAM role name")
     _check(scanner_role_name, _IAM_NAME, "a valid IAM role name")
@@ -267,6 +359,7 @@ def render_customer_template(
         vendor_region=vendor_region,
         event_bus_name=event_bus_name,
         forward_change_events=forward_change_events,
+        access_scope=access_scope,  # one of ACCESS_SCOPES, checked above
     )
     template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
     return json.dumps(template, indent=2, sort_keys=False) + "\n"

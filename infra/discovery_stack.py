@@ -54,26 +54,55 @@ TABLE_ITEM_ACTIONS = (
 
 # Under the five minutes an EXPRESS child execution may run; a scan keeps its last minute in reserve.
 SCAN_TIMEOUT = Duration.seconds(270)
-# The items scan owns: a target's current state and its APIs. It only reads the registry, one account at a time.
+# The items scan owns: a target's current state and its APIs. Of the registry it reads one attribute.
 SCAN_ITEM_PARTITIONS = ("TARGET#*", "API#*")
 REGISTRY_PARTITION = "REGISTRY"
+# What a scan's GetItem of a registry item may name (store/registry.py Registry.external_id): the key, which
+# the caller already holds, and the ExternalId.
+SCAN_REGISTRY_ATTRIBUTES = ("pk", "sk", "external_id")
+# The customer quota's lease (store/quota_lease.py): scans of one account take and read places in it.
+SCAN_QUOTA_PARTITION = "QUOTA#*"
+SCAN_QUOTA_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
 def _scan_table_statements(table: dynamodb.ITable) -> list[iam.PolicyStatement]:
-    """The scanner's role is the one customers trust and the one that parses what their accounts return: it
-    may read a registry item (for the ExternalId) but never change the registry, runs or windows."""
+    """The scanner's role is the one customers trust and the one that parses what their accounts return: of
+    the registry it may read only the ExternalId, one account per GetItem, and never change the registry,
+    runs or windows. No Query, Scan or BatchGetItem reaches the registry partition, and the ExternalId claims
+    (EXTERNALID#<hash>) are out of its reach.
+
+    What IAM cannot narrow: which account's ExternalId. Every scan runs under this one role, the request
+    carries no trusted value naming the invocation's target, and DynamoDB's condition keys see the partition
+    key only (every registry item shares `REGISTRY`). So a scan running hostile code could still read other
+    customers' ExternalIds one GetItem at a time; each customer's trust policy also requires this role as
+    the caller, so an ExternalId alone opens nothing."""
     return [
         iam.PolicyStatement(
-            sid="ReadRegisteredAccount",
+            sid="ReadExternalIdOfRegisteredAccount",
             actions=["dynamodb:GetItem"],
             resources=[table.table_arn],
-            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [REGISTRY_PARTITION]}},
+            conditions={
+                "ForAllValues:StringEquals": {
+                    "dynamodb:LeadingKeys": [REGISTRY_PARTITION],
+                    "dynamodb:Attributes": list(SCAN_REGISTRY_ATTRIBUTES),
+                },
+                # The form AWS documents: a GetItem with no projection asks for every attribute.
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+                # ForAllValues holds for a request without the key at all: both must be present.
+                "Null": {"dynamodb:LeadingKeys": "false", "dynamodb:Attributes": "false"},
+            },
         ),
         iam.PolicyStatement(
             sid="UseTargetState",
             actions=list(TABLE_ITEM_ACTIONS),
             resources=[table.table_arn],
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(SCAN_ITEM_PARTITIONS)}},
+        ),
+        iam.PolicyStatement(
+            sid="ShareCustomerQuota",
+            actions=list(SCAN_QUOTA_ACTIONS),
+            resources=[table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [SCAN_QUOTA_PARTITION]}},
         ),
     ]
 

@@ -146,6 +146,23 @@ class Triggers(Construct):
 
         self.bus = events.EventBus(self, "Bus", event_bus_name=event_bus_name)
         self._allow_customer_accounts(source_account_ids, organization_id)
+        # One role for the bus's rules to start the workflow, assumable by EventBridge only on behalf of a rule
+        # of this bus (named by pattern: naming the rules' ARNs would make the rules and the role depend on
+        # each other). CDK's default rule role carries no condition.
+        self.start_role = iam.Role(
+            self,
+            "StartWorkflowRole",
+            description="Lets the discovery bus's rules start the workflow",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                        f":rule/{event_bus_name}/*"
+                    },
+                }
+            ),
+        )
 
         self.scan_requested_in_regions = self._rule(
             "ScanRequestedInRegions",
@@ -193,6 +210,7 @@ class Triggers(Construct):
             targets.SfnStateMachine(
                 state_machine,
                 input=events.RuleTargetInput.from_object(execution_input),
+                role=self.start_role,
                 dead_letter_queue=self.dead_letters,
                 max_event_age=Duration.hours(1),
                 retry_attempts=10,

@@ -191,10 +191,21 @@ class Workflow(Construct):
         )
         # CDK's automatic grants would give the maps read/write on the whole bucket and every Lambda version;
         # the role below holds exactly what the definition uses, and CDK cannot add to it.
+        stack = Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            # Only Step Functions acting for a state machine of this account and region, in the form AWS
+            # documents. Naming this state machine alone would also have to match whatever its Distributed
+            # Map child executions present, which AWS does not document.
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:*"
+                    },
+                }
+            ),
             description="api-discovery workflow",
         )
         self.policy = iam.Policy(

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
 from api_discovery.steps.finalize import FinalizeResult, finalize
-from api_discovery.steps.plan import PlanResult
+from api_discovery.steps.inputs import parse_finalize_event
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
 from api_discovery.store.outbox import Outbox
 from api_discovery.store.state import StateStore
@@ -25,8 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) -> dict[str, Any]:
-    planned = PlanResult.model_validate(event)
-    results = (event.get("results") or {}).get("ResultWriterDetails") or {}
+    planned, results_key = parse_finalize_event(event)
 
     def failed_here(regions: int) -> None:
         # Regions whose scan never reported (a crashed or timed-out child, too many rounds) count towards
@@ -36,7 +35,7 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
 
     outcome = finalize(
         planned,
-        results.get("Key"),
+        results_key,
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         state=StateStore(clients.dynamodb, settings.table_name),
         outbox=Outbox(clients.dynamodb, settings.table_name),

@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_discovery.blobs import S3BlobStore
-from api_discovery.events.notify import PublishItem, TableLedger
+from api_discovery.events.notify import TableLedger
 from api_discovery.events.publisher import Publisher
 from api_discovery.observability import logger, metrics, tracer
 from api_discovery.steps.finalize import Announcement
+from api_discovery.steps.inputs import parse_publish_event
 from api_discovery.steps.publish import announce_run, publish
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
 from api_discovery.store.outbox import Outbox
@@ -30,10 +31,10 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
     blobs = S3BlobStore(clients.s3, settings.bucket_name)
     ledger = TableLedger(clients.dynamodb, settings.table_name)
     publisher = Publisher(clients.events, settings.event_bus_name) if settings.event_bus_name else None
-    if "announce" in event:
-        announcement = Announcement.model_validate(event["announce"])
+    item = parse_publish_event(event)
+    if isinstance(item, Announcement):
         summary = announce_run(
-            announcement,
+            item,
             blobs=blobs,
             publisher=publisher,
             ledger=ledger,
@@ -42,9 +43,8 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         )
         logger.info("run announced", extra=summary.model_dump(exclude={"failed"}))
         metrics.add_metric(name="RunsCompleted", unit="Count", value=1)
-        metrics.add_metric(name="SweepsCompleted", unit="Count", value=int(announcement.source == "schedule"))
+        metrics.add_metric(name="SweepsCompleted", unit="Count", value=int(item.source == "schedule"))
         return summary.model_dump()
-    item = PublishItem.model_validate(event)
     sent = publish(item, blobs=blobs, publisher=publisher, ledger=ledger) if publisher else {}
     logger.info("events published", extra={"batch": item.batch, "sent": sent})
     metrics.add_metric(name="EventsPublished", unit="Count", value=sum(sent.values()))

@@ -154,6 +154,9 @@ def test_numbers_from_the_command_line_are_coerced() -> None:
         ("customer_role_name", "has spaces"),
         ("event_bus_name", "default"),
         ("source_account_ids", ["12345"]),
+        # Digits and letters by Python's `\d` and `\w`, not by AWS: Arabic-Indic digits, an accented letter.
+        ("source_account_ids", ["\u0661" * 12]),
+        ("customer_role_name", "Lecteur\u00e9"),
         ("organization_id", "org-123"),
         ("alarm_email", "not-an-address"),
         ("log_retention_days", 42),

@@ -66,18 +66,16 @@ def test_role_trusts_only_the_vendor_scanner_with_the_external_id(customer: Temp
     ]
 
 
-def test_role_is_security_audit_plus_api_gateway_reads_without_api_keys(synth: Synthesized) -> None:
-    props = synth.customer_json["Resources"][logical_id(synth.built.customer.role)]["Properties"]
-    assert props["ManagedPolicyArns"] == [partition_join(":iam::aws:policy/SecurityAudit")]
+def test_role_denies_api_keys_itself_and_reads_through_its_scope(synth: Synthesized) -> None:
+    """The deny is the role's own, in either scope; SecurityAudit and the reads depend on AccessScope
+    (tests/infra/test_least_privilege.py deploys both)."""
+    role_id = logical_id(synth.built.customer.role)
+    props = synth.customer_json["Resources"][role_id]["Properties"]
+    assert props["ManagedPolicyArns"] == [
+        {"Fn::If": ["GrantSecurityAudit", partition_join(":iam::aws:policy/SecurityAudit"), {"Ref": "AWS::NoValue"}]}
+    ]
     (policy,) = props["Policies"]
-    statements = policy["PolicyDocument"]["Statement"]
-    assert statements == [
-        {
-            "Sid": "ReadApiGateway",
-            "Effect": "Allow",
-            "Action": "apigateway:GET",
-            "Resource": partition_join(":apigateway:*::/*"),
-        },
+    assert policy["PolicyDocument"]["Statement"] == [
         {
             "Sid": "NeverReadApiKeys",
             "Effect": "Deny",
@@ -85,8 +83,14 @@ def test_role_is_security_audit_plus_api_gateway_reads_without_api_keys(synth: S
             "Resource": [partition_join(f":apigateway:*::{path}") for path in API_KEY_PATHS],
         },
     ]
-    # Nothing in the customer account can be written.
-    assert not [s for s in statements if s["Effect"] == "Allow" and s["Action"] != "apigateway:GET"]
+    policies = [
+        p for p in resources_of_type(synth.customer_json, "AWS::IAM::Policy").values() if p["Properties"]["Roles"]
+    ]
+    assert sorted(p["Properties"]["PolicyName"] for p in policies) == ["ReadAllApiGateway", "ReadScannedApiGateway"]
+    for p in policies:
+        assert p["Properties"]["Roles"] == [{"Ref": role_id}]
+        # Nothing in the customer account can be written, in either scope.
+        assert [s["Action"] for s in p["Properties"]["PolicyDocument"]["Statement"]] == ["apigateway:GET"]
 
 
 def test_change_forwarding_is_optional_and_targets_the_vendor_bus(synth: Synthesized) -> None:

@@ -25,3 +25,37 @@ def test_refuses_a_short_external_id_with_a_clear_message() -> None:
     result = CliRunner().invoke(app, ["customer-template", "--vendor-account", "123456789012", "--external-id", "x"])
     assert result.exit_code == 2
     assert "ExternalId needs at least 16" in result.output
+
+
+def test_the_access_scope_can_be_chosen() -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "customer-template",
+            "--vendor-account",
+            "123456789012",
+            "--external-id",
+            "customer-0001-abcdef",
+            "--access",
+            "ApiGatewayOnly",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["Parameters"]["AccessScope"]["Default"] == "ApiGatewayOnly"
+
+
+def test_refuses_an_unknown_access_scope() -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "customer-template",
+            "--vendor-account",
+            "123456789012",
+            "--external-id",
+            "customer-0001-abcdef",
+            "--access",
+            "x",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "SecurityAudit, ApiGatewayOnly" in " ".join(result.output.replace("│", " ").split())

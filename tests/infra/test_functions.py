@@ -14,9 +14,10 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Capture, Match, Template
 
+from api_discovery.store.quota_lease import quota_key
 from api_discovery.store.registry import REGISTRY_PK
 from api_discovery.store.state import api_key, target_key
-from infra.discovery_stack import REGISTRY_PARTITION, SCAN_ITEM_PARTITIONS
+from infra.discovery_stack import REGISTRY_PARTITION, SCAN_ITEM_PARTITIONS, SCAN_QUOTA_PARTITION
 from infra.lambda_factory import PROJECT_ROOT
 from tests.infra.synth import TEST_CONTEXT, Synthesized, grants, logical_id, resources_of_type, statements_of_role
 
@@ -150,8 +151,8 @@ LOCAL_TOOLS = ("moto", "typer", "rich", "werkzeug")
 # A malformed event, and the error each handler must raise for it: proof that it ran, not only imported.
 MALFORMED = {
     "plan": ({"source": 42}, "InvalidScanRequestError"),
-    "finalize": ({"run_id": 42}, "ValidationError"),
-    "publish": ({"run_id": 42}, "ValidationError"),
+    "finalize": ({"run_id": 42}, "InvalidInputError"),
+    "publish": ({"run_id": 42}, "InvalidInputError"),
 }
 MALFORMED_DEFAULT = ({"run_id": "not a run id!"}, "InvalidScanRequestError")
 
@@ -243,6 +244,7 @@ def test_environment_is_the_handlers_contract(discovery_json: dict[str, Any], sy
         "MAX_CONCURRENCY": str(TEST_CONTEXT["map_max_concurrency"]),
         "CHANGE_MAX_CONCURRENCY": str(TEST_CONTEXT["change_max_concurrency"]),
         "OPENAPI_EXPORTS": "false",
+        "QUOTA_SHARE": "0.6",
         "CHANGE_WINDOW_SECONDS": "300",
         # The sweep's lease lapses when the workflow would have timed out.
         "SWEEP_LEASE_SECONDS": "7200",
@@ -327,7 +329,7 @@ def test_scan_may_only_assume_the_customer_role_and_use_its_snapshots(
 
 def test_scan_reads_the_registry_but_writes_only_target_state(discovery: Template, synth: Synthesized) -> None:
     """The role customers trust may read one account's registry item (its ExternalId), never change it, and
-    may touch no run, window, outbox or lease."""
+    may touch no run, window, outbox or sweep lease; of the customer quota's lease, only its places."""
     table = getatt(synth.built.discovery.storage.table)
     statements = Capture()
     discovery.has_resource_properties(
@@ -340,11 +342,18 @@ def test_scan_reads_the_registry_but_writes_only_target_state(discovery: Templat
     table_statements = [s for s in statements.as_array() if s["Resource"] == table]
     assert table_statements == [
         {
-            "Sid": "ReadRegisteredAccount",
+            "Sid": "ReadExternalIdOfRegisteredAccount",
             "Effect": "Allow",
             "Action": "dynamodb:GetItem",
             "Resource": table,
-            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["REGISTRY"]}},
+            "Condition": {
+                "ForAllValues:StringEquals": {
+                    "dynamodb:LeadingKeys": ["REGISTRY"],
+                    "dynamodb:Attributes": ["pk", "sk", "external_id"],
+                },
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+                "Null": {"dynamodb:LeadingKeys": "false", "dynamodb:Attributes": "false"},
+            },
         },
         {
             "Sid": "UseTargetState",
@@ -353,6 +362,13 @@ def test_scan_reads_the_registry_but_writes_only_target_state(discovery: Templat
             "Resource": table,
             "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TARGET#*", "API#*"]}},
         },
+        {
+            "Sid": "ShareCustomerQuota",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": table,
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["QUOTA#*"]}},
+        },
     ]
 
 
@@ -360,6 +376,7 @@ def test_scan_keys_are_the_ones_the_library_writes() -> None:
     assert REGISTRY_PARTITION == REGISTRY_PK
     keys = [target_key("111111111111", "us-east-1")["pk"], api_key("111111111111", "us-east-1", "REST", "a")["pk"]]
     assert [pattern.rstrip("*") for pattern in SCAN_ITEM_PARTITIONS] == [key.split("#", 1)[0] + "#" for key in keys]
+    assert SCAN_QUOTA_PARTITION.rstrip("*") == quota_key("111111111111")["pk"].split("#", 1)[0] + "#"
 
 
 def test_scan_has_reserved_concurrency_and_the_fixed_role_name(discovery: Template, synth: Synthesized) -> None:

@@ -355,7 +355,29 @@ def test_workflow_role_holds_exactly_what_the_definition_uses(
 
 def test_workflow_role_is_assumable_by_step_functions_only(discovery: Template, synth: Synthesized) -> None:
     role = synth.discovery_json["Resources"][logical_id(synth.built.discovery.workflow.role)]
+    state_machines = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":states:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":stateMachine:*",
+            ],
+        ]
+    }
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}}
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                "ArnLike": {"aws:SourceArn": state_machines},
+            },
+        }
     ]
     assert "ManagedPolicyArns" not in role["Properties"]

@@ -3,7 +3,8 @@
 moto enforces no IAM, so an end-to-end run proves nothing about the roles by itself. This evaluates each
 recorded call against its principal's Allow statements (actions, resources and the condition operators the
 stack uses), in the subset IAM semantics the stack needs: no Deny, no NotAction, no wildcard principals.
-An unknown condition operator, or an intrinsic that cannot be resolved, never allows.
+An unknown condition operator, or an intrinsic that cannot be resolved, never allows; nor does a
+ForAllValues condition on a key the request lacks (where IAM would allow: the stack guards those with Null).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def _listed(value: Any) -> list[Any]:
 
 def _condition_holds(operator: str, key: str, patterns: list[str], context: Mapping[str, tuple[str, ...]]) -> bool:
     values = context.get(key)
+    if operator == "Null":
+        return patterns == [str(values is None).lower()]
+    if operator == "StringEqualsIfExists":
+        return values is None or (len(values) == 1 and values[0] in patterns)
     if values is None:
         return False
     if operator == "StringLike":
@@ -95,9 +100,21 @@ def _query_partition(params: Mapping[str, Any]) -> tuple[str, ...]:
     return ()
 
 
+def _projected(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """dynamodb:Attributes of a read that names its attributes (none: it reads them all)."""
+    expression = params.get("ProjectionExpression")
+    if not expression:
+        return {}
+    names = params.get("ExpressionAttributeNames", {})
+    return {"dynamodb:Attributes": tuple(sorted({names.get(n.strip(), n.strip()) for n in expression.split(",")}))}
+
+
 def _dynamodb(call: AwsCall, table_arn: str) -> list[Request]:
     params = call.params
-    if call.operation in ("GetItem", "DeleteItem", "UpdateItem"):
+    if call.operation == "GetItem":
+        context = {"dynamodb:LeadingKeys": _leading_keys([params["Key"]]), **_projected(params)}
+        return [Request("dynamodb:GetItem", table_arn, context)]
+    if call.operation in ("DeleteItem", "UpdateItem"):
         return [
             Request(f"dynamodb:{call.operation}", table_arn, {"dynamodb:LeadingKeys": _leading_keys([params["Key"]])})
         ]

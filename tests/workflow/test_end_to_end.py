@@ -210,7 +210,7 @@ def run(discovery_json: dict[str, Any]) -> Iterator[Run]:
             boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
             registry = Registry(dynamodb, TABLE)
             register(estate, registry)
-            registry.put(
+            registry.register(
                 RegisteredAccount(
                     account_id=CRASHING,
                     name="crashing customer",

@@ -5,19 +5,45 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import cache
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+from api_discovery.errors import shorten
 
+# Exactly twelve ASCII digits, to the very end: `\d` also takes other scripts' digits, and `$` a final newline.
+# Anchored both ways so that `match`, `search` and `fullmatch` all mean the same.
+ACCOUNT_ID = re.compile(r"\A[0-9]{12}\Z")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+# An IAM role ARN: its partition, its account, and a path and name of IAM's characters.
+_ROLE_ARN = re.compile(
+    r"arn:(?P<partition>aws(-[a-z]+)*):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,576}", re.ASCII
+)
+DEFAULT_PARTITION = "aws"
 
 _REGIONS_LOCK = threading.Lock()
 
 
 def known_regions() -> frozenset[str]:
     """Every region botocore knows for API Gateway, in every partition."""
+    return frozenset(_partitions())
+
+
+def partition_of(region: str) -> str | None:
+    """The partition a known region is in (`aws`, `aws-cn`, `aws-us-gov` ...); None for a region botocore does
+    not know, which the scan reports as a failed target of its own."""
+    return _partitions().get(region)
+
+
+def partitions_of(regions: Iterable[str]) -> set[str]:
+    """The partitions of the known regions among these."""
+    known = _partitions()
+    return {known[r] for r in regions if r in known}
+
+
+def _partitions() -> dict[str, str]:
     # An account's regions ask at once on a cold start: without the lock each thread would load botocore's
     # endpoint data itself, seconds of CPU in the first invocation of every environment.
     with _REGIONS_LOCK:
@@ -25,13 +51,22 @@ def known_regions() -> frozenset[str]:
 
 
 @cache
-def _load_regions() -> frozenset[str]:
+def _load_regions() -> dict[str, str]:
     session = boto3.Session()
-    return frozenset(
-        region
+    return {
+        region: partition
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("apigateway", partition_name=partition)
-    )
+    }
+
+
+def is_account_id(value: object) -> bool:
+    return isinstance(value, str) and ACCOUNT_ID.fullmatch(value) is not None
+
+
+def role_arn(account_id: str, role_name: str, partition: str = DEFAULT_PARTITION) -> str:
+    """The ARN of a customer's role, in the partition its account lives in."""
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
 
 
 class Target(BaseModel):
@@ -54,6 +89,11 @@ class Target(BaseModel):
     @classmethod
     def _region(cls, value: str) -> str:
         return _region_name(value)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Target:
+        _check_reach(self.account_id, [self.region], self.role_arn)
+        return self
 
     @property
     def label(self) -> str:
@@ -82,6 +122,11 @@ class AccountTarget(BaseModel):
     def _regions(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(_region_name(r) for r in value))
 
+    @model_validator(mode="after")
+    def _reachable(self) -> AccountTarget:
+        _check_reach(self.account_id, self.regions, self.role_arn)
+        return self
+
     def target(self, region: str, external_id: str | None) -> Target:
         return Target(
             run_id=self.run_id,
@@ -93,12 +138,37 @@ class AccountTarget(BaseModel):
 
 
 def _account_id(value: str) -> str:
-    if not ACCOUNT_ID.match(value):
-        raise ValueError(f"account id must be 12 digits, got {value!r}")
+    if not is_account_id(value):
+        raise ValueError(f"account id must be 12 digits, got {_short(value)}")
     return value
 
 
 def _region_name(value: str) -> str:
-    if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", value):
-        raise ValueError(f"not a region name: {value!r}")
+    if not _REGION.fullmatch(value):
+        raise ValueError(f"not a region name: {_short(value)}")
     return value
+
+
+def _check_reach(account_id: str, regions: Iterable[str], arn: str | None) -> None:
+    """An account lives in one partition: its regions are all of it, and its role is its own, in it. A role of
+    another account, or one whose partition its regions are not in, is never assumed for this target."""
+    partitions = partitions_of(regions)
+    if len(partitions) > 1:
+        raise ValueError(f"regions of more than one partition ({', '.join(sorted(partitions))}) in one account")
+    if arn is None:
+        return
+    parsed = _ROLE_ARN.fullmatch(arn)
+    if parsed is None:
+        raise ValueError(f"not an IAM role ARN: {_short(arn)}")
+    if parsed["account"] != account_id:
+        raise ValueError(f"the role {_short(arn)} is in account {parsed['account']}, not in {account_id}")
+    if parsed["partition"] not in _partitions().values():
+        raise ValueError(f"the role {_short(arn)} names no AWS partition")
+    if partitions and parsed["partition"] not in partitions:
+        raise ValueError(
+            f"the role {_short(arn)} is in partition {parsed['partition']}, the regions are in {partitions.pop()}"
+        )
+
+
+def _short(value: str) -> str:
+    return shorten(value, 80)

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
-import botocore.session
 import pytest
 
+from api_discovery.blobs import LocalBlobStore
+from api_discovery.collect.session import SCANNER_OPERATIONS
 from api_discovery.local.demo_estate import seed_demo_estate
 from api_discovery.local.emulator import Emulator
 from api_discovery.steps.target_scan import scan_target
 from api_discovery.targets import Target
-from tests.integration.builders import options
+from tests.apigateway_iam import iam_action_and_resource
+from tests.integration.builders import Builder, options, scan_region
 
 FACTS = json.loads((Path(__file__).parents[2] / "data" / "security_audit_facts.json").read_text())
-_models = botocore.session.get_session()
-
-
-def iam_action_and_resource(operation: str) -> tuple[str, str]:
-    """API Gateway authorizes management calls as apigateway:<HTTP verb> on the request path."""
-    service, name = operation.split(":")
-    http = _models.get_service_model(service).operation_model(name).http
-    path = re.sub(r"\{[^}]+\}", "*", http["requestUri"].split("?")[0]).removeprefix("/v2")
-    return f"apigateway:{http['method']}", f"arn:aws:apigateway:*::{path}"
 
 
 def allowed_by_security_audit(action: str, resource: str) -> bool:
@@ -69,3 +62,36 @@ def test_every_call_of_a_whole_scan_is_an_allowed_read(
         "arn:aws:apigateway:*::/domainnames/*/basepathmappings",
         "arn:aws:apigateway:*::/usageplans",
     }
+
+
+def test_the_allow_list_is_exactly_what_a_whole_scan_sends(
+    fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every account and region of the demo estate (REST, HTTP and WebSocket APIs, both kinds of custom domain
+    with mappings, both kinds of VPC link, usage plans), with OpenAPI exports on: the operations sent are the
+    customer session's allow-list, no more (the guard would refuse it and the scan would not be complete) and
+    no less (the list would hold an operation no collector uses)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
+    estate = seed_demo_estate(fresh_emulator.url)
+    # The demo's HTTP stages name no deployment, so nothing would call ExportApi: one that does.
+    builder = Builder(fresh_emulator.url, estate.scannable_accounts[0], estate.regions[0])
+    http = builder.http_api("exported")
+    builder.route(http, "GET /items")
+    builder.v2.create_stage(ApiId=http, StageName="live", DeploymentId="d-exported-1")
+    fresh_emulator.requests.clear()
+    blobs = LocalBlobStore(tmp_path)
+    for account in estate.scannable_accounts:
+        for region in estate.regions:
+            target = Target(
+                run_id="allow-list",
+                account_id=account,
+                region=region,
+                role_arn=estate.role_arn(account),
+                external_id=estate.external_ids[account],
+            )
+            result = scan_region(
+                target, blobs=blobs, state=None, session_factory=boto3.Session, options=replace(options(), exports=True)
+            )
+            assert result.status == "complete", result.reason
+    sent = {operation for account in estate.scannable_accounts for operation in fresh_emulator.requests.counts(account)}
+    assert {tuple(operation.split(":")) for operation in sent} == SCANNER_OPERATIONS

@@ -31,6 +31,18 @@ def test_scan_own_account_through_aws_endpoint_url(
     assert all(s.account_id == OWN_ACCOUNT for s in snapshots.values())
 
 
+def test_scan_prints_names_that_look_like_markup_as_they_are(
+    fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `[/bold]` made Rich raise MarkupError after the scan had run; `[link=...]` printed a clickable link.
+    for name in ("[/bold]", "[link=https://e.vil]x"):
+        Builder(fresh_emulator.url, OWN_ACCOUNT, "eu-west-1").rest_api(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
+    result = CliRunner().invoke(app, ["scan", "--region", "eu-west-1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "[/bold]" in result.output and "[link=https://e.vil]x" in result.output
+
+
 def test_scan_names_a_bad_account_id(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)
     result = CliRunner().invoke(app, ["scan", "--account", "12345", "--region", "eu-west-1", "--out", str(tmp_path)])

@@ -3,6 +3,7 @@ and an account too large for one invocation continued with nothing repeated or l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from api_discovery.analysis.diff import compute_changes
 from api_discovery.blobs import S3BlobStore
 from api_discovery.inventory.results import AccountResult, TargetResult
 from api_discovery.inventory.snapshots import read_snapshot
@@ -211,3 +213,94 @@ def test_a_state_write_that_fails_halfway_leaves_the_change_to_the_next_scan(
     assert not settled.unchanged  # the pointer never moved to the half-applied scan
     added = [c for c in read_change_set(blobs, settled.changes_key or "").changes if c.type == "api_added"]
     assert len(added) == 1
+
+
+def _announced(results: list[AccountResult], blobs: S3BlobStore) -> list[tuple[str, str, str | None, str]]:
+    """Every change the scans hand on to be published."""
+    out: list[tuple[str, str, str | None, str]] = []
+    for result in results:
+        for target in result.finished():
+            if target.changes_key:
+                changes = read_change_set(blobs, target.changes_key).changes
+                out += [(target.region, c.type, c.api_id, c.subject) for c in changes]
+    return sorted(out)
+
+
+def _truth(blobs: S3BlobStore, region: str, before: AccountResult, after: AccountResult) -> list[tuple[str, ...]]:
+    """The changes one clean diff of the first and the last snapshot finds."""
+    old, new = (read_snapshot(blobs, _by_region(r)[region].snapshot_key or "") for r in (before, after))
+    return sorted((region, c.type, c.api_id, c.subject) for c in compute_changes(old, new))
+
+
+WRITES = {
+    "snapshot": ("api_discovery.steps.scan", "write_snapshot"),
+    "change set": ("api_discovery.store.tracking", "store_change_set"),
+    "target state": ("api_discovery.store.state.StateStore", "_update_target"),
+    "api state": ("api_discovery.store.state.StateStore", "_update_api"),
+    "removal": ("api_discovery.store.state.StateStore", "_mark_removed"),
+    "complete pointer": ("api_discovery.store.state.StateStore", "_update_complete"),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_a_fault_at_any_write_of_a_scan_still_announces_every_change_exactly_once(
+    write: str, fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs, _ = vendor
+    baseline = _scan(vendor, _item("20260101T000000Z-aaaa"))
+    b = Builder(fresh_emulator.url, ACCOUNT, "eu-west-1")
+    (gone,) = [a for a in b.v1.get_rest_apis()["items"] if a["name"] == "rest-1"]
+    b.v1.delete_rest_api(restApiId=gone["id"])
+    b.route(b.http_api("arrived"), "GET /arrived")
+
+    def fault(*_: object, **__: object) -> object:
+        raise RuntimeError(f"injected fault: {write}")
+
+    target, name = WRITES[write]
+    with monkeypatch.context() as patched:
+        patched.setattr(f"{target}.{name}", fault)
+        faulted = _scan(vendor, _item("20260101T010000Z-bbbb"))
+    assert _by_region(faulted)["eu-west-1"].status == "failed"
+    healed = [_scan(vendor, _item(f"20260101T0{h}0000Z-cccc")) for h in (2, 3)]
+    truth = _truth(blobs, "eu-west-1", baseline, healed[-1])
+    assert ("api_removed", gone["id"]) in {(c[1], c[2]) for c in truth} and any(c[1] == "api_added" for c in truth)
+    assert _announced([faulted, *healed], blobs) == truth  # every change, each once
+
+
+def test_two_racing_scans_of_a_target_announce_each_change_once(
+    fresh_emulator: Emulator, vendor: tuple[S3BlobStore, StateStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs, _ = vendor
+    one = ["eu-west-1"]
+    baseline = _scan(vendor, _item("20260101T000000Z-aaaa", regions=one))
+    b = Builder(fresh_emulator.url, ACCOUNT, "eu-west-1")
+    b.route(b.http_api("first-change"), "GET /first")
+
+    # The older scan collects, then waits to store until the newer one has read the same baseline and diffed.
+    older_at_store, newer_at_store, older_stored = threading.Event(), threading.Event(), threading.Event()
+    real_apply = StateStore.apply
+
+    def apply(self: StateStore, snapshot: Any, ref: Any, **kwargs: Any) -> Any:
+        if snapshot.run_id.endswith("older") and not older_stored.is_set():
+            older_at_store.set()
+            assert newer_at_store.wait(60)
+            written = real_apply(self, snapshot, ref, **kwargs)
+            older_stored.set()
+            return written
+        if snapshot.run_id.endswith("newer") and not newer_at_store.is_set():
+            newer_at_store.set()
+            assert older_stored.wait(60)
+        return real_apply(self, snapshot, ref, **kwargs)
+
+    monkeypatch.setattr(StateStore, "apply", apply)
+    results: dict[str, AccountResult] = {}
+    older = threading.Thread(target=lambda: results.update(older=_scan(vendor, _item("r1-older", regions=one))))
+    older.start()
+    assert older_at_store.wait(60)
+    b.route(b.http_api("second-change"), "GET /second")
+    results["newer"] = _scan(vendor, _item("r2-newer", regions=one))
+    older.join(60)
+    both = _announced([results["older"], results["newer"]], blobs)
+    assert both == _truth(blobs, "eu-west-1", baseline, results["newer"])  # each change once
+    assert len([c for c in both if c[1] == "api_added"]) == 2
+    assert [c for c in _announced([results["older"]], blobs) if c[1] == "api_added"] != []

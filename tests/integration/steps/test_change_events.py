@@ -6,6 +6,7 @@ a subscriber receives, each detail validated against its committed schema.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -222,3 +223,57 @@ def test_a_run_whose_publishing_crashed_is_published_by_the_next_run_exactly_onc
     # Announced: a third run publishes nothing of either.
     vendor.run()
     assert _types(vendor.received()) == {"Scan Completed": 1}
+
+
+def test_credentials_in_integrations_reach_no_snapshot_change_set_state_or_event(
+    fresh_emulator: Emulator, vendor: Vendor
+) -> None:
+    secrets = ("hunter2", "k3y-1", "hunter3", "k3y-2", "st4tic", "templ4te", "v2-pass", "v2-t0k", "v2-st4tic")
+    b = Builder(fresh_emulator.url, ACCOUNT, REGION)
+    orders = b.rest_api("orders")
+    b.resource(orders, "/orders")
+
+    def integrate(uri: str) -> None:
+        integration = {
+            "type": "HTTP",
+            "integrationHttpMethod": "GET",
+            "uri": uri,
+            "requestParameters": {"integration.request.header.x-api-key": "'st4tic'"},
+            "requestTemplates": {"application/json": '{"password": "templ4te"}'},
+        }
+        b.v1.put_integration(
+            restApiId=orders.id, resourceId=orders.resources["/orders"], httpMethod="GET", **integration
+        )
+
+    b.method(orders, "/orders", "GET")
+    integrate("https://svc:hunter2@backend.example.com/orders?api_key=k3y-1")
+    b.v1.create_deployment(restApiId=orders.id, stageName="prod")
+    shop = b.http_api("shop")
+    proxy = b.v2.create_integration(
+        ApiId=shop,
+        IntegrationType="HTTP_PROXY",
+        IntegrationMethod="ANY",
+        IntegrationUri="https://svc:v2-pass@shop.example.com/items?token=v2-t0k",
+        PayloadFormatVersion="1.0",
+        RequestParameters={"append:header.x-api-key": "v2-st4tic"},
+    )
+    b.v2.create_route(ApiId=shop, RouteKey="GET /items", Target=f"integrations/{proxy['IntegrationId']}")
+    vendor.run()
+    received = vendor.received()
+
+    # The customer moves the backend and rotates its credentials: the change is announced, redacted.
+    integrate("https://svc:hunter3@backend-2.example.com/orders?api_key=k3y-2")
+    vendor.run()
+    changes = vendor.received()
+    (changed,) = [d for t, d in changes if t == "API Changed"]
+    (integration,) = [c for c in changed["changes"] if c["type"] == "route_integration_changed"]
+    assert integration["before"]["integration"]["target"] == "https://***@backend.example.com/orders?api_key=***"
+    assert integration["after"]["integration"]["target"] == "https://***@backend-2.example.com/orders?api_key=***"
+
+    sent = json.dumps([*received, *changes])
+    stored = [vendor.blobs.get(key) for key in vendor.blobs.keys("")]
+    text = [gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data for data in stored]
+    items = vendor.state.client.scan(TableName=TABLE)["Items"]
+    everything = "\n".join([sent, *(t.decode() for t in text), json.dumps(items)])
+    assert "backend-2.example.com" in everything and "shop.example.com" in everything  # hosts are kept
+    assert not [secret for secret in secrets if secret in everything]

@@ -116,3 +116,93 @@ def test_the_local_runner_records_a_crashed_target_and_finishes_the_run(
     (result,) = run.results
     assert (result.status, result.reason) == ("failed", "RuntimeError: simulated crash")
     assert run.summary.by_status == {"failed": 1} and LocalBlobStore(tmp_path).keys("runs/")
+
+
+@pytest.mark.parametrize(
+    "denied", ["apigateway:GetStages", "apigateway:GetResources", "apigatewayv2:GetRoutes", "apigatewayv2:GetStages"]
+)
+def test_a_part_not_read_gets_no_fresh_verdict_and_no_finding(
+    denied: str, estate: dict[str, str], fresh_emulator: Emulator
+) -> None:
+    Builder(fresh_emulator.url, ACCOUNT, REGION).v2.create_stage(ApiId=estate["http"], StageName="$default")
+    clean = scan_target(_target("run-0"), session_factory=boto3.Session, options=options())
+    read = {a.id: a for a in clean.apis}
+    assert {r.exposure.verdict for a in clean.apis for r in a.routes if r.exposure} == {"public-unauthenticated"}
+    assert {f.api_id for f in clean.findings if f.severity == "high"} == set(estate.values())
+
+    fresh_emulator.deny_operation(ACCOUNT, denied)
+    snapshot = scan_target(_target(), session_factory=boto3.Session, options=options())
+    assert snapshot.status == "partial"
+    (gap,) = snapshot.errors
+    unread = gap.resource.rsplit("/", 1)[-1]
+    for api in snapshot.apis:
+        verdicts = {r.exposure.verdict for r in api.routes if r.exposure}
+        if api.id == unread:
+            # Not `unreachable` (no stage read) and no finding resolved or raised from what was not read.
+            assert verdicts <= {"unknown"} and all(denied in r.exposure.reasons[0] for r in api.routes if r.exposure)
+            assert [f for f in snapshot.findings if f.api_id == api.id] == []
+        else:
+            assert verdicts == {r.exposure.verdict for r in read[api.id].routes if r.exposure}
+            assert {f.rule_id for f in snapshot.findings if f.api_id == api.id} == {
+                f.rule_id for f in clean.findings if f.api_id == api.id
+            }
+
+
+def test_unread_custom_domains_withhold_only_verdicts_that_depend_on_them(
+    estate: dict[str, str], fresh_emulator: Emulator
+) -> None:
+    b = Builder(fresh_emulator.url, ACCOUNT, REGION)
+    b.v2.create_stage(ApiId=estate["http"], StageName="$default")
+    b.v2.update_api(ApiId=estate["http"], DisableExecuteApiEndpoint=True)
+    fresh_emulator.deny_operation(ACCOUNT, "apigateway:GetDomainNames")
+    snapshot = scan_target(_target(), session_factory=boto3.Session, options=options())
+    verdicts = {a.id: {r.exposure.verdict for r in a.routes if r.exposure} for a in snapshot.apis}
+    # The REST API's default endpoint is on: reachable whatever the domains. The HTTP API is reached only
+    # through domains, which were not read.
+    assert verdicts == {estate["rest"]: {"public-unauthenticated"}, estate["http"]: {"unknown"}}
+    assert {f.api_id for f in snapshot.findings} == {estate["rest"]}
+
+
+def test_reports_show_an_unread_api_as_its_last_complete_view_labelled_stale(
+    estate: dict[str, str], fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    from api_discovery.local import cli_reports, html_report  # noqa: PLC0415
+    from api_discovery.local.report import build_report, load_estate, to_csv, to_json  # noqa: PLC0415
+
+    blobs = LocalBlobStore(tmp_path)
+    registered = [
+        RegisteredAccount(account_id=ACCOUNT, role_name="ApiDiscoveryReadOnly", external_id="ext-4", regions=[REGION])
+    ]
+
+    def run(run_id: str) -> None:
+        run_local(
+            ScanRequest(source="cli", run_id=run_id),
+            registered=registered,
+            settings=PlanSettings(default_regions=[REGION], split_budget=False),
+            blobs=blobs,
+            state=None,
+            session_factory=boto3.Session,
+            options=options(),
+        )
+
+    run("20260101T000000.000000Z-aaaa")
+    fresh_emulator.deny_operation(ACCOUNT, "apigateway:GetStages")
+    run("20260101T060000.000000Z-bbbb")
+    report = build_report(load_estate(blobs))
+    rest = next(a for a in report.apis if a["id"] == estate["rest"])
+    http = next(a for a in report.apis if a["id"] == estate["http"])
+    # The REST API's stages were refused: its last complete view stands, labelled, with its verdict and finding.
+    assert rest["exposure"] == {"public-unauthenticated": 1} and http["stale"] is None
+    assert rest["stale"]["as_of_run"] == "20260101T000000.000000Z-aaaa" and rest["stale"]["age"].endswith(" older")
+    assert "apigateway:GetStages" in rest["stale"]["reason"]
+    high = [f for f in report.findings if f["api_id"] == estate["rest"] and f["severity"] == "high"]
+    assert high and all(f["stale"]["as_of_run"] == "20260101T000000.000000Z-aaaa" for f in high)
+    assert '"as_of_run": "20260101T000000.000000Z-aaaa"' in to_json(report)
+    for section in ("routes", "findings"):
+        rows = [r for r in to_csv(report, section).splitlines() if estate["rest"] in r]
+        assert rows and all("as of 20" in r and " older)" in r and "GetStages" in r for r in rows)
+    with cli_reports.console.capture() as table:
+        cli_reports.print_report(report)
+    assert "stale: as of" in table.get().replace("\n", " ")
+    page = html_report.write(report, tmp_path / "report.html").read_text()
+    assert '"as_of_run":"20260101T000000.000000Z-aaaa"' in page and "stale: as of" in page

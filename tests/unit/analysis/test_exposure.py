@@ -19,7 +19,7 @@ def _only(a: Api, domains: list[Domain] | None = None) -> str:
     return verdict
 
 
-def test_the_verdict_set_is_ordered_from_most_to_least_exposed() -> None:
+def test_the_verdict_set_is_ordered_from_most_to_least_exposed_then_unknown() -> None:
     assert VERDICTS == (
         "public-unauthenticated",
         "public-api-key-only",
@@ -27,6 +27,7 @@ def test_the_verdict_set_is_ordered_from_most_to_least_exposed() -> None:
         "network-restricted",
         "private",
         "unreachable",
+        "unknown",
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from api_discovery.collect.budget import (
     DEFAULT_QUOTA_SHARE,
     SLOWEST,
+    BudgetPool,
     CallBudget,
     Rates,
     TokenBucket,
@@ -140,3 +141,52 @@ def test_the_pace_recovers_slowly_and_never_falls_below_its_floor() -> None:
     t.now += 60
     budget.acquire("GetStages")
     assert budget.pace == 1.0 and budget.general.rate == 10.0
+
+
+def test_a_share_factor_scales_rates_and_bursts_of_the_budget() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=6, burst=24, get_resources_rate=1.5, get_resources_burst=3), t.clock, t.sleep)
+    budget.set_share(0.5)
+    assert (budget.general.rate, budget.general.burst) == (3.0, 12.0)
+    assert (budget.get_resources.rate, budget.get_resources.burst) == (0.75, 1.5)
+    # The burst that is left is the halved one: 12 at once, then 3 per second.
+    assert _paced(budget, t, 12) == 0.0
+    assert _paced(budget, t, 6) == pytest.approx(2.0)
+    budget.set_share(0.01)
+    assert budget.general.burst == 1.0 and budget.get_resources.burst == 1.0
+    budget.set_share(1.0)
+    assert (budget.general.rate, budget.general.burst) == (6.0, 24.0)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="share factor"):
+            budget.set_share(bad)
+
+
+def test_the_share_factor_and_the_pace_after_a_429_combine() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=6, burst=24, get_resources_rate=1.5, get_resources_burst=3), t.clock, t.sleep)
+    budget.set_share(0.5)
+    budget.throttled()
+    assert budget.general.rate == pytest.approx(6 * 0.5 * 0.5)
+    assert budget.get_resources.rate == pytest.approx(1.5 * 0.5 * 0.5)
+    t.now += 10
+    budget.set_share(1 / 3)  # a third execution joined while the pace recovers
+    assert budget.general.rate == pytest.approx(6 * (1 / 3) * (0.5 + 0.2))
+    t.now += 60
+    budget.acquire("GetStages")
+    assert budget.pace == 1.0 and budget.general.rate == pytest.approx(2.0)
+
+
+def test_a_scan_joining_others_starts_without_a_burst() -> None:
+    t = FakeTime()
+    budget = CallBudget(Rates(rate=6, burst=24, get_resources_rate=1.5, get_resources_burst=3), t.clock, t.sleep)
+    budget.set_share(0.5, drain=True)
+    assert _paced(budget, t, 3) == pytest.approx(1.0)  # 3 per second from the first call
+
+
+def test_budget_pools_keep_the_budgets_of_separate_executions_apart() -> None:
+    rates = Rates(rate=3.0)
+    a, b = BudgetPool(), BudgetPool()
+    key = budget_key("account", "111111111111", "eu-west-1")
+    assert a.get(key, rates) is a.get(key, rates) and a.get(key, rates) is not b.get(key, rates)
+    assert ScanOptions().budget("111111111111", "eu-west-1") is shared_budget(key, Rates.of_quota())
+    assert ScanOptions(budgets=a, rates=rates).budget("111111111111", "us-east-1") is a.get(key, rates)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from api_discovery.collect.session import CallCounter, instrument
+from api_discovery.collect.session import CUSTOMER_SERVICES, SCANNER_OPERATIONS, CallCounter, instrument, refuse_writes
 from api_discovery.errors import ReadOnlyViolationError
 
 
@@ -102,3 +103,45 @@ def test_no_read_that_returns_api_key_values_is_sent(
     with pytest.raises(ReadOnlyViolationError, match="never read"):
         getattr(session.client("apigateway"), operation)(**params)
     assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params"),
+    [
+        ("apigateway", "get_api_keys", {}),  # a read, but of API keys: never needed, even without their values
+        ("apigateway", "get_sdk", {"restApiId": "a", "stageName": "prod", "sdkType": "javascript"}),
+        ("apigateway", "get_client_certificates", {}),
+        ("apigateway", "get_rest_api", {"restApiId": "a"}),
+        ("apigateway", "get_models", {"restApiId": "a"}),
+        ("apigateway", "get_account", {}),
+        ("apigatewayv2", "get_api", {"ApiId": "a"}),
+        ("apigatewayv2", "get_models", {"ApiId": "a"}),
+    ],
+)
+def test_reads_the_scanner_does_not_use_are_refused_before_sending(
+    session: boto3.Session, sent: list[str], service: str, operation: str, params: dict[str, Any]
+) -> None:
+    client = session.client(service)  # type: ignore[call-overload]
+    with pytest.raises(ReadOnlyViolationError, match="only the operations the scanner uses") as caught:
+        getattr(client, operation)(**params)
+    assert (caught.value.service, caught.value.operation) not in SCANNER_OPERATIONS
+    assert sent == []
+
+
+def test_the_allow_list_is_closed_and_holds_only_http_gets() -> None:
+    """Every listed operation exists and is an HTTP GET (authorized as apigateway:GET); of all the operations
+    a name prefix would have let through, only the listed ones pass."""
+    models = botocore.session.get_session()
+    passing = set()
+    for service in CUSTOMER_SERVICES:
+        model = models.get_service_model(service)
+        for name in model.operation_names:
+            op = model.operation_model(name)
+            try:
+                refuse_writes(op, {})
+            except ReadOnlyViolationError:
+                continue
+            passing.add((service, name))
+    assert passing == SCANNER_OPERATIONS
+    for service, name in SCANNER_OPERATIONS:
+        assert models.get_service_model(service).operation_model(name).http["method"] == "GET", (service, name)

@@ -114,6 +114,79 @@ def test_v2_routes_resolve_their_target_integration() -> None:
     assert by_key["$default"].authorization_type == "NONE" and by_key["$default"].integration is None
 
 
+# Credentials a customer put into its configuration: none may survive normalisation.
+SECRETS = ("hunter2", "k3y", "t0k", "st4tic", "templ4te", "v2pass", "v2tok", "v2st4tic", "authz", "issu3r", "tru5t")
+
+
+def test_credentials_in_integrations_and_authorizers_are_redacted_keeping_host_and_path() -> None:
+    rest = normalise.rest_routes(
+        [
+            {
+                "path": "/orders",
+                "resourceMethods": {
+                    "GET": {
+                        "methodIntegration": {
+                            "type": "HTTP",
+                            "uri": "https://svc:hunter2@backend.example.com/orders?api_key=k3y&token=t0k",
+                            # A static value mapped into the request, and a mapping template: never kept.
+                            "requestParameters": {"integration.request.header.x-api-key": "'st4tic'"},
+                            "requestTemplates": {"application/json": '{"password": "templ4te"}'},
+                        }
+                    }
+                },
+            }
+        ]
+    )
+    v2 = normalise.v2_routes(
+        [{"RouteKey": "GET /items", "Target": "integrations/i1"}],
+        [
+            {
+                "IntegrationId": "i1",
+                "IntegrationType": "HTTP_PROXY",
+                "IntegrationUri": "https://svc:v2pass@shop.example.com/items?token=v2tok",
+                "RequestParameters": {"append:header.x-api-key": "v2st4tic"},
+                "RequestTemplates": {"application/json": "templ4te"},
+            }
+        ],
+    )
+    authorizers = [
+        normalise.rest_authorizer(
+            {"id": "a1", "name": "token", "type": "TOKEN", "authorizerUri": "https://auth.example.com/v?key=authz"}
+        ),
+        normalise.v2_authorizer(
+            {
+                "AuthorizerId": "a2",
+                "Name": "jwt",
+                "AuthorizerType": "JWT",
+                "AuthorizerUri": "https://me:authz@auth.example.com/x",
+                "JwtConfiguration": {"Issuer": "https://issuer.example.com/pool?secret=issu3r", "Audience": ["a"]},
+            }
+        ),
+    ]
+    domain = normalise.rest_domain(
+        {"domainName": "api.example.com", "mutualTlsAuthentication": {"truststoreUri": "s3://b/ca.pem?t=tru5t"}}, []
+    )
+    (get,) = rest
+    (items,) = v2
+    assert get.integration is not None and items.integration is not None
+    assert get.integration.target == "https://***@backend.example.com/orders?api_key=***&token=***"
+    assert items.integration.target == "https://***@shop.example.com/items?token=***"
+    assert [a.authorizer_uri for a in authorizers] == [
+        "https://auth.example.com/v?key=***",
+        "https://***@auth.example.com/x",
+    ]
+    assert authorizers[1].jwt_issuer == "https://issuer.example.com/pool?secret=***"
+    assert domain.mutual_tls_truststore_uri == "s3://b/ca.pem?t=***"
+    dumped = json.dumps([m.model_dump(mode="json") for m in [*rest, *v2, *authorizers, domain]])
+    assert not [secret for secret in SECRETS if secret in dumped]
+
+
+def test_a_policy_nested_deeper_than_any_real_one_is_kept_as_text() -> None:
+    for depth in (40, 5000):  # past the model's limit, and past what the JSON parser can recurse into
+        deep = '{"a":' * depth + "1" + "}" * depth
+        assert normalise.parse_policy(deep) == {"unparsed": deep}
+
+
 def test_v1_and_v2_views_of_one_domain_merge() -> None:
     v1 = normalise.rest_domain(
         {

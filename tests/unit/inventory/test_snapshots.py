@@ -10,9 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from api_discovery.analysis.diff import compute_changes
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.errors import SnapshotFormatError
-from api_discovery.inventory.model import Api, Route, Snapshot, Stage
+from api_discovery.inventory.model import Api, Integration, Route, Snapshot, Stage
 from api_discovery.inventory.snapshots import (
     canonical_json,
     content_hash,
@@ -90,6 +91,54 @@ def test_written_snapshot_reads_back(tmp_path: Path) -> None:
 def test_unreadable_snapshots_say_why(payload: bytes, message: str) -> None:
     with pytest.raises(SnapshotFormatError, match=message):
         decode(payload)
+
+
+def _corrupt(data: bytes) -> bytes:
+    flipped = bytearray(data)
+    flipped[20] ^= 0xFF  # inside the deflate stream, past the gzip header
+    return bytes(flipped)
+
+
+def _deep_policy(depth: int) -> bytes:
+    api = _snapshot().apis[0].model_dump(mode="json")
+    raw = _snapshot().model_dump(mode="json") | {"apis": [api | {"resource_policy": {"x": 1}}]}
+    text = json.dumps(raw).replace('{"x": 1}', '{"a": ' * depth + "1" + "}" * depth)
+    return gzip.compress(text.encode())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(encode(_snapshot())[:-8], id="truncated (EOFError)"),
+        pytest.param(_corrupt(encode(_snapshot())), id="corrupt deflate data (zlib.error)"),
+        pytest.param(b"\x1f\x8b\x08\x00garbage", id="a gzip header and no stream (EOFError)"),
+        pytest.param(b"\x1f\x8cnot gzip", id="not gzip (BadGzipFile)"),
+        pytest.param(gzip.compress(b'{"run_id": "\xff"}'), id="not UTF-8 (UnicodeDecodeError)"),
+        pytest.param(gzip.compress(b'{"schema_version": 1, "apis": ' + b"[" * 100_000), id="deeper than the parser"),
+        # Readable, but deeper than the serializers go: every later diff against it would fail.
+        pytest.param(_deep_policy(300), id="policy nested 300 deep"),
+    ],
+)
+def test_corrupt_or_truncated_snapshots_raise_the_format_error(payload: bytes) -> None:
+    with pytest.raises(SnapshotFormatError):
+        decode(payload)
+
+
+def test_a_snapshot_stored_before_redaction_reads_back_redacted_and_diffs_as_unchanged() -> None:
+    secret = "https://svc:hunter2@backend.example.com/orders?api_key=k3y"
+    routed = Route(
+        method="GET", path="/", authorization_type="NONE", integration=Integration(type="HTTP", target=secret)
+    )
+    new = _snapshot("r2", "2026-03-05T05:06:07.000000Z").model_copy(
+        update={"apis": [_snapshot().apis[0].model_copy(update={"routes": [routed]})]}
+    )
+    stored = new.model_copy(update={"run_id": "r1"}).model_dump(mode="json")
+    stored["apis"][0]["routes"][0]["integration"]["target"] = secret  # as written before redaction existed
+    old = decode(gzip.compress(json.dumps(stored).encode()))
+    target = old.apis[0].routes[0].integration
+    assert target is not None and target.target == "https://***@backend.example.com/orders?api_key=***"
+    changes = compute_changes(old, new)
+    assert not changes and "hunter2" not in json.dumps([c.model_dump() for c in changes])
 
 
 def test_committed_schemas_match_the_models() -> None:

@@ -174,3 +174,46 @@ def test_an_earlier_run_left_unpublished_is_published_with_the_next_one(tmp_path
     assert set(outbox.pending()) == {earlier_run, RUN}
     outbox.close(outcome.announce.runs)
     assert outbox.pending() == {}
+
+
+def test_a_broken_line_or_a_repeated_region_among_the_results_stops_nothing(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    planned = _planned(blobs, [A, B, C])
+    # A's result settles eu-west-1 twice, and names a region and an account it was not given.
+    doubled = AccountResult(
+        run_id=RUN,
+        account_id=A,
+        status="done",
+        regions=REGIONS,
+        targets=[
+            _done(A, "eu-west-1"),
+            _done(A, "eu-west-1", api_count=99),
+            _done(A, "us-east-1"),
+            _done(A, "ap-south-1"),
+            _done(B, "us-east-1"),
+        ],
+    )
+    b_line = AccountResult(
+        run_id=RUN, account_id=B, status="done", regions=REGIONS, targets=[_done(B, r) for r in REGIONS]
+    ).model_dump_json()
+    c_line = AccountResult(
+        run_id=RUN, account_id=C, status="done", regions=REGIONS, targets=[_done(C, r) for r in REGIONS]
+    ).model_dump_json()
+    # B's line cut short, a line that names no account, JSON deeper than the parser goes; C's result after them.
+    broken = b_line[: len(b_line) // 2].encode() + b"\n\x00garbage\n" + b"[" * 100_000 + b"\n" + c_line.encode() + b"\n"
+    failed_here: list[int] = []
+    outcome = finalize(planned, _results_file(blobs, 0, [doubled], broken), blobs=blobs, on_failed=failed_here.append)
+    assert isinstance(outcome, FinalizeResult)
+    record = json.loads(blobs.get(f"runs/run={RUN}.json"))
+    targets = [t for key in record["target_files"] for t in read_target_file(blobs, key)]
+    assert sorted((t.account_id, t.region, t.status, t.api_count) for t in targets) == [
+        (A, "eu-west-1", "complete", 2),  # the first of the two, once
+        (A, "us-east-1", "complete", 2),
+        (B, "eu-west-1", "failed", 0),
+        (B, "us-east-1", "failed", 0),
+        (C, "eu-west-1", "complete", 2),
+        (C, "us-east-1", "complete", 2),
+    ]
+    (reason,) = {t.reason for t in targets if t.account_id == B}
+    assert reason and reason.startswith("the scan's result for this account could not be read: JSONDecodeError")
+    assert record["summary"]["targets"] == 6 and failed_here == [2]

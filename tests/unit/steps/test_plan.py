@@ -13,7 +13,15 @@ from moto import mock_aws
 
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.errors import InvalidScanRequestError
-from api_discovery.steps.plan import PlanResult, PlanSettings, ScanRequest, parse_request, plan, read_manifest
+from api_discovery.steps.plan import (
+    PlanResult,
+    PlanSettings,
+    ScanRequest,
+    new_run_id,
+    parse_request,
+    plan,
+    read_manifest,
+)
 from api_discovery.store.registry import RegisteredAccount
 from api_discovery.store.state import create_table
 from api_discovery.store.sweep_lease import SweepLease
@@ -89,7 +97,7 @@ def test_change_events_use_their_own_small_concurrency(tmp_path: Path) -> None:
         ({"accounts": ["555555555555"]}, "not registered or disabled: 555555555555"),
         ({"accounts": ["333333333333"]}, "not registered or disabled: 333333333333"),
         ({"accounts": ["111111111111"], "regions": ["mars-north-1"]}, "unknown region"),
-        ({"accounts": []}, "accounts: Value error, must name at least one"),
+        ({"accounts": []}, "accounts: must name at least one"),
         ({"regions": ["us-east-1"] * 1, "accounts": ["111111111111"], "run_id": "bad id!"}, "run_id"),
     ],
 )
@@ -160,3 +168,12 @@ def test_a_lease_left_by_a_sweep_that_died_lapses(lease: SweepLease) -> None:
     assert lease.take("dead-sweep", start) == "dead-sweep"
     assert lease.take("next", start + timedelta(minutes=59)) == "dead-sweep"
     assert lease.take("later", start + timedelta(minutes=61)) == "later"
+
+
+def test_run_ids_sort_in_the_order_their_runs_started_even_within_one_second() -> None:
+    second = datetime(2026, 12, 2, 1, 2, 3, tzinfo=UTC)
+    for step in range(1, 200):
+        earlier = new_run_id(second + timedelta(microseconds=step))
+        later = new_run_id(second + timedelta(microseconds=step + 1))
+        assert earlier < later, (earlier, later)
+    assert new_run_id(second).startswith("20261202T010203.000000Z-")

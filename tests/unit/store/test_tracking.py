@@ -111,3 +111,18 @@ def test_a_failed_scan_stores_no_change_set(blobs: LocalBlobStore) -> None:
     failed = _snap(2, status="failed")
     assert track(blobs, failed, write_snapshot(blobs, failed), None) is None
     assert blobs.keys("changes/") == []
+
+
+def test_an_unreadable_previous_snapshot_is_no_baseline_and_the_change_set_says_so(
+    blobs: LocalBlobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    previous_key = _store(blobs, _snap(1))
+    blobs.put(previous_key, blobs.get(previous_key)[:-8])  # truncated in storage
+    second = _snap(2, routes=2)
+    change_set = track(blobs, second, write_snapshot(blobs, second), previous_key)
+    # Diffed against nothing, as a first scan is: the scan stores its snapshot and moves on.
+    assert change_set is not None and change_set.baseline == "unreadable"
+    assert change_set.previous_snapshot_key == previous_key and change_set.previous_run_id is None
+    assert [c.type for c in change_set.changes] == ["api_added"]
+    assert read_change_set(blobs, change_set.key) == change_set
+    assert "previous snapshot unreadable" in caplog.text

@@ -7,7 +7,8 @@ scope, and a Lambda scanning one of several regions of an account at once takes 
 
 The quota is the customer's too: their own deploys spend from it. A scan takes a share of it (60% unless
 configured), and a 429 means someone else needs more: the budget halves its pace at once and wins it back
-slowly.
+slowly. Executions scanning the same account at once (a sweep and a change-event run) split that share between
+them: each budget spends the fraction it is given (`set_share`, from the account's quota lease).
 """
 
 from __future__ import annotations
@@ -96,13 +97,17 @@ class TokenBucket:
         self._lock = threading.Lock()
         self.waited = 0.0
 
-    def set_rate(self, rate: float, *, drain: bool = False) -> None:
-        """Change the pace from now on; `drain` also spends what the bucket holds, so no burst follows."""
+    def set_rate(self, rate: float, *, burst: float | None = None, drain: bool = False) -> None:
+        """Change the pace (and the burst) from now on; `drain` also spends what the bucket holds, so no burst
+        follows."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             self.rate = rate
+            if burst is not None:
+                self.burst = burst
+                self._tokens = min(self._tokens, burst)
             if drain:
                 self._tokens = min(self._tokens, 0.0)
 
@@ -137,6 +142,7 @@ class CallBudget:
         self._sleep = sleep
         self._lock = threading.Lock()
         self.pace = 1.0  # the fraction of its rates the budget spends at now
+        self.share_factor = 1.0  # its part of the rates while other executions scan the same scope
         self._paced_at = clock()
         self._slowed_at: float | None = None
         self.slowdowns = 0
@@ -148,8 +154,25 @@ class CallBudget:
         self._paced_at = now
 
     def _apply(self, *, drain: bool) -> None:
-        self.general.set_rate(self.rates.rate * self.pace, drain=drain)
-        self.get_resources.set_rate(self.rates.get_resources_rate * self.pace, drain=drain)
+        share, rates = self.share_factor, self.rates
+        self.general.set_rate(rates.rate * share * self.pace, burst=max(1.0, rates.burst * share), drain=drain)
+        self.get_resources.set_rate(
+            rates.get_resources_rate * share * self.pace,
+            burst=max(1.0, rates.get_resources_burst * share),
+            drain=drain,
+        )
+
+    def set_share(self, factor: float, *, drain: bool = False) -> None:
+        """Spend `factor` of the rates and bursts from now on (1 / the executions scanning this scope), on top
+        of the pace. `drain`: a scan joining others finds the quota's burst already spent by them."""
+        if not 0 < factor <= 1:
+            raise ValueError(f"a share factor is in (0, 1], got {factor}")
+        with self._lock:
+            self._recover(self._clock())
+            if factor == self.share_factor and not drain:
+                return
+            self.share_factor = factor
+            self._apply(drain=drain)
 
     def throttled(self) -> None:
         """AWS refused a call for its quota: someone else is spending it, so slow down at once."""
@@ -183,18 +206,29 @@ class CallBudget:
             self.throttled()
 
 
-_budgets: dict[tuple[str, Rates], CallBudget] = {}
-_budgets_lock = threading.Lock()
-
-
 def budget_key(scope: Scope, account_id: str, region: str) -> str:
     return account_id if scope == "account" else f"{account_id}/{region}"
 
 
+class BudgetPool:
+    """One budget per scope. A process has one pool (`shared_budget`), so its concurrent scans of one account
+    share a budget; a test or benchmark standing in for several Lambdas gives each its own."""
+
+    def __init__(self) -> None:
+        self._budgets: dict[tuple[str, Rates], CallBudget] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, rates: Rates) -> CallBudget:
+        with self._lock:
+            budget = self._budgets.get((key, rates))
+            if budget is None:
+                budget = self._budgets[key, rates] = CallBudget(rates)
+            return budget
+
+
+PROCESS_BUDGETS = BudgetPool()
+
+
 def shared_budget(key: str, rates: Rates) -> CallBudget:
     """The one budget of this process for a scope, so concurrent scans of one account share it."""
-    with _budgets_lock:
-        budget = _budgets.get((key, rates))
-        if budget is None:
-            budget = _budgets[key, rates] = CallBudget(rates)
-        return budget
+    return PROCESS_BUDGETS.get(key, rates)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api_discovery.errors import ErrorKind
+from api_discovery.inventory.redact import redact_uri
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -20,6 +21,32 @@ ScanStatus = Literal["complete", "partial", "failed"]
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Free-form JSON (resource policies, CORS, finding evidence) nested deeper than this is refused: no IAM policy
+# comes near it, and well before ~250 levels pydantic's serializer stops, which would fail every later diff.
+MAX_NESTING = 32
+
+
+def nesting(value: Any) -> int:
+    """How many containers deep a JSON value goes (0 for a scalar), counted without recursion."""
+    depth, level = 0, [value]
+    while containers := [v for v in level if isinstance(v, dict | list)]:
+        depth += 1
+        level = [child for v in containers for child in (v.values() if isinstance(v, dict) else v)]
+    return depth
+
+
+def _shallow(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and nesting(value) > MAX_NESTING:
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    return value
+
+
+def _redacted(value: str | None) -> str | None:
+    # Normalisation already redacts; this also covers snapshots stored before it did, so the first diff after
+    # an upgrade neither reports a change nor sends the old value in an event.
+    return redact_uri(value)
 
 
 class ScanError(Contract):
@@ -34,9 +61,13 @@ class ScanError(Contract):
 
 class Integration(Contract):
     type: str | None = Field(description="AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK")
-    target: str | None = Field(description="Integration URI or Lambda ARN")
+    target: str | None = Field(
+        description="Integration URI or Lambda ARN, without user-info, query values or fragment (redacted as ***)"
+    )
     connection_type: str | None = None
     connection_id: str | None = Field(default=None, description="VPC link id for private integrations")
+
+    redact_target = field_validator("target")(_redacted)
 
 
 Verdict = Literal[
@@ -46,6 +77,7 @@ Verdict = Literal[
     "network-restricted",
     "private",
     "unreachable",
+    "unknown",  # not read completely: no fresh verdict (the last complete view stands)
 ]
 
 
@@ -102,9 +134,11 @@ class Authorizer(Contract):
     type: str = Field(description="TOKEN, REQUEST, COGNITO_USER_POOLS, JWT")
     identity_source: list[str] = Field(default_factory=list)
     provider_arns: list[str] = Field(default_factory=list)
-    authorizer_uri: str | None = None
+    authorizer_uri: str | None = Field(default=None, description="Without user-info, query values or fragment")
     jwt_issuer: str | None = None
     jwt_audience: list[str] = Field(default_factory=list)
+
+    redact_uris = field_validator("authorizer_uri", "jwt_issuer")(_redacted)
 
 
 class Api(Contract):
@@ -125,6 +159,8 @@ class Api(Contract):
     routes: list[Route] = Field(default_factory=list)
     authorizers: list[Authorizer] = Field(default_factory=list)
 
+    shallow = field_validator("resource_policy", "cors")(_shallow)
+
 
 class DomainMapping(Contract):
     base_path: str = Field(description="'' for the root mapping")
@@ -140,6 +176,8 @@ class Domain(Contract):
     mutual_tls_truststore_version: str | None = None
     target_domain_name: str | None = Field(default=None, description="CloudFront or regional hostname")
     mappings: list[DomainMapping] = Field(default_factory=list)
+
+    redact_truststore = field_validator("mutual_tls_truststore_uri")(_redacted)
 
 
 class UsagePlanStage(Contract):
@@ -176,6 +214,8 @@ class Finding(Contract):
     resource: str = Field(description="What the finding is about, e.g. rest/abc123/prod GET /pets")
     api_id: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+
+    shallow = field_validator("evidence")(_shallow)
 
 
 class Snapshot(Contract):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api_discovery.inventory.model import (
+    MAX_NESTING,
     Api,
     Authorizer,
     Domain,
@@ -20,7 +21,9 @@ from api_discovery.inventory.model import (
     UsagePlan,
     UsagePlanStage,
     VpcLink,
+    nesting,
 )
+from api_discovery.inventory.redact import redact_uri
 
 Raw = Mapping[str, Any]
 HTTP_METHODS_ORDER = ("ANY", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
@@ -43,9 +46,10 @@ def parse_policy(policy: str | None) -> dict[str, Any] | None:
     text = policy.replace('\\"', '"')
     try:
         parsed = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return {"unparsed": policy}
-    return parsed if isinstance(parsed, dict) else {"unparsed": policy}
+    # Nested deeper than any real policy: the snapshot could not be serialized, so keep it as text.
+    return parsed if isinstance(parsed, dict) and nesting(parsed) <= MAX_NESTING else {"unparsed": policy}
 
 
 def _throttle(burst: Any, rate: Any) -> Throttle | None:
@@ -102,9 +106,11 @@ def rest_routes(resources: Iterable[Raw]) -> list[Route]:
 
 
 def _rest_integration(raw: Raw) -> Integration:
+    # Only the URI is kept: requestParameters (static values such as 'secret'), requestTemplates and
+    # credentials are never read into the model, so they cannot reach a snapshot or an event.
     return Integration(
         type=raw.get("type"),
-        target=raw.get("uri"),
+        target=redact_uri(raw.get("uri")),
         connection_type=raw.get("connectionType"),
         connection_id=raw.get("connectionId"),
     )
@@ -144,7 +150,7 @@ def rest_authorizer(raw: Raw) -> Authorizer:
         type=raw.get("type", ""),
         identity_source=[s.strip() for s in source.split(",")] if source else [],
         provider_arns=sorted(raw.get("providerARNs") or []),
-        authorizer_uri=raw.get("authorizerUri"),
+        authorizer_uri=redact_uri(raw.get("authorizerUri")),
     )
 
 
@@ -178,7 +184,7 @@ def rest_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
         name=raw["domainName"],
         endpoint_type=types[0],
         security_policy=raw.get("securityPolicy"),
-        mutual_tls_truststore_uri=mtls.get("truststoreUri"),
+        mutual_tls_truststore_uri=redact_uri(mtls.get("truststoreUri")),
         mutual_tls_truststore_version=mtls.get("truststoreVersion"),
         target_domain_name=raw.get("distributionDomainName") or raw.get("regionalDomainName"),
         mappings=sorted(
@@ -247,9 +253,10 @@ def v2_routes(routes: Iterable[Raw], integrations: Iterable[Raw]) -> list[Route]
                 authorizer_id=raw.get("AuthorizerId"),
                 authorization_scopes=sorted(raw.get("AuthorizationScopes") or []),
                 api_key_required=bool(raw.get("ApiKeyRequired", False)),
+                # As for REST: RequestParameters and RequestTemplates are never read into the model.
                 integration=Integration(
                     type=integration.get("IntegrationType"),
-                    target=integration.get("IntegrationUri"),
+                    target=redact_uri(integration.get("IntegrationUri")),
                     connection_type=integration.get("ConnectionType"),
                     connection_id=integration.get("ConnectionId"),
                 )
@@ -288,8 +295,8 @@ def v2_authorizer(raw: Raw) -> Authorizer:
         name=raw.get("Name", ""),
         type=raw.get("AuthorizerType", ""),
         identity_source=list(raw.get("IdentitySource") or []),
-        authorizer_uri=raw.get("AuthorizerUri"),
-        jwt_issuer=jwt.get("Issuer"),
+        authorizer_uri=redact_uri(raw.get("AuthorizerUri")),
+        jwt_issuer=redact_uri(jwt.get("Issuer")),
         jwt_audience=sorted(jwt.get("Audience") or []),
     )
 
@@ -311,7 +318,7 @@ def v2_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
         name=raw["DomainName"],
         endpoint_type=config.get("EndpointType") or "REGIONAL",
         security_policy=config.get("SecurityPolicy"),
-        mutual_tls_truststore_uri=mtls.get("TruststoreUri"),
+        mutual_tls_truststore_uri=redact_uri(mtls.get("TruststoreUri")),
         mutual_tls_truststore_version=mtls.get("TruststoreVersion"),
         target_domain_name=config.get("ApiGatewayDomainName"),
         mappings=sorted(

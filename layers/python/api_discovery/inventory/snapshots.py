@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -86,16 +87,20 @@ def encode(snapshot: Snapshot) -> bytes:
 
 
 def decode(data: bytes) -> Snapshot:
+    """A stored snapshot, or SnapshotFormatError saying why it cannot be one: whatever the bytes, no other
+    error escapes, so a caller can treat one unreadable object as unreadable and go on."""
     try:
         raw = json.loads(gzip.decompress(data))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SnapshotFormatError(f"not a gzip JSON snapshot: {exc}") from exc
+    # OSError covers gzip.BadGzipFile; EOFError a truncated stream; zlib.error corrupt deflate data;
+    # ValueError invalid JSON or UTF-8; RecursionError JSON nested deeper than the parser goes.
+    except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
+        raise SnapshotFormatError(f"not a gzip JSON snapshot: {type(exc).__name__}: {exc}") from exc
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if version != SCHEMA_VERSION:
         raise SnapshotFormatError(f"snapshot schema_version {version!r}, this reader knows {SCHEMA_VERSION}")
     try:
         return Snapshot.model_validate(raw)
-    except ValidationError as exc:
+    except (ValidationError, RecursionError) as exc:
         raise SnapshotFormatError(f"snapshot does not match schema_version {SCHEMA_VERSION}: {exc}") from exc
 
 

@@ -10,19 +10,28 @@ from typing import Annotated
 
 import boto3
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from api_discovery.errors import InvalidInputError, validation_problems
 from api_discovery.inventory.results import TargetResult
 from api_discovery.inventory.snapshots import SNAPSHOT_PREFIX, read_snapshot
 from api_discovery.local.cli_reports import diff_command, report_command, write_html
 from api_discovery.local.runner import LocalRun, run_local
 from api_discovery.local.schema import write_schemas
 from api_discovery.steps.plan import PlanResult, PlanSettings, ScanRequest
-from api_discovery.store.registry import RegisteredAccount
+from api_discovery.store.registry import (
+    ConcurrentRegistrationError,
+    DuplicateExternalIdError,
+    RegisteredAccount,
+    Registry,
+)
 from api_discovery.store.state import StateStore
+from api_discovery.targets import known_regions
 
 app = typer.Typer(
     help="Discover every API Gateway API across AWS accounts and regions, read-only.",
@@ -46,7 +55,7 @@ def _run_with_progress(**kwargs: object) -> LocalRun:
         TextColumn("[bold]scanning"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # names a target: never read as markup
         TimeElapsedColumn(),
         console=console,
     )
@@ -62,8 +71,14 @@ def _run_with_progress(**kwargs: object) -> LocalRun:
         return run_local(on_plan=on_plan, on_result=on_result, **kwargs)  # type: ignore[arg-type]
 
 
+def _cells(*values: str) -> list[Text]:
+    """Table cells of customer-controlled text (names, paths, reasons): shown as they are, never read as Rich
+    markup (an API named `[/bold]` would end the output; `[link=...]` would make a link) or as emoji codes."""
+    return [Text(v) for v in values]
+
+
 def print_inventory(blobs: BlobStore, run: LocalRun) -> None:
-    table = Table(title=f"Inventory, run {run.plan.run_id}", show_lines=False)
+    table = Table(title=Text(f"Inventory, run {run.plan.run_id}"), show_lines=False)
     for column in ("account", "region", "kind", "API", "endpoint", "stages", "routes", "custom domains"):
         table.add_column(column)
     for result in run.results:
@@ -74,14 +89,16 @@ def print_inventory(blobs: BlobStore, run: LocalRun) -> None:
             domains = sorted({d.name for d in snapshot.domains for m in d.mappings if m.api_id == api.id})
             endpoint = api.endpoint_type + ("" if api.default_endpoint_enabled else " (default off)")
             table.add_row(
-                snapshot.account_id,
-                snapshot.region,
-                api.kind,
-                f"{api.name} ({api.id})",
-                endpoint,
-                ", ".join(s.name for s in api.stages),
-                str(len(api.routes)),
-                ", ".join(domains),
+                *_cells(
+                    snapshot.account_id,
+                    snapshot.region,
+                    api.kind,
+                    f"{api.name} ({api.id})",
+                    endpoint,
+                    ", ".join(s.name for s in api.stages),
+                    str(len(api.routes)),
+                    ", ".join(domains),
+                )
             )
     console.print(table)
 
@@ -95,14 +112,12 @@ def print_targets(run: LocalRun, expected_failures: set[str]) -> None:
         note = r.reason or ""
         if r.account_id in expected_failures and r.status == "failed":
             note = f"expected: {note}"
+        account, region = _cells(r.account_id, r.region)
         table.add_row(
-            r.account_id,
-            r.region,
-            f"[{colours[r.status]}]{r.status}[/]",
-            str(r.api_count),
-            str(r.route_count),
-            str(r.api_calls),
-            note,
+            account,
+            region,
+            Text(r.status, style=colours[r.status]),
+            *_cells(str(r.api_count), str(r.route_count), str(r.api_calls), note),
         )
     console.print(table)
 
@@ -123,12 +138,15 @@ def demo(
     console.print(
         f"Events on the emulator's bus: {sum(sent.values())} ({', '.join(f'{k} {v}' for k, v in sent.items())})"
     )
-    console.print(f"HTML report: [bold]{write_html(outcome.blobs, out, outcome.run.plan.run_id)}[/]")
-    console.print(f"Snapshots: {outcome.bucket_uri} (emulator), copied to [bold]{out}/{SNAPSHOT_PREFIX}[/]")
-    console.print(f"Run record: {out}/runs/run={outcome.run.plan.run_id}.json")
+    # Paths and reasons are text, never markup: a folder or an error message may hold `[` or `:`.
+    report = write_html(outcome.blobs, out, outcome.run.plan.run_id)
+    console.print(Text.assemble("HTML report: ", (str(report), "bold")))
+    copied = f"{out}/{SNAPSHOT_PREFIX}"
+    console.print(Text.assemble(f"Snapshots: {outcome.bucket_uri} (emulator), copied to ", (copied, "bold")))
+    console.print(Text(f"Run record: {out}/runs/run={outcome.run.plan.run_id}.json"))
     console.print(f"Demo finished in {time.monotonic() - started:.1f} s")
     if outcome.unexpected:
-        console.print("[red]Discovery failed unexpectedly:[/] " + "; ".join(outcome.unexpected))
+        console.print(Text.assemble(("Discovery failed unexpectedly: ", "red"), "; ".join(outcome.unexpected)))
         raise typer.Exit(1)
 
 
@@ -148,6 +166,9 @@ def scan(
     regions = region or ([session.region_name] if session.region_name else [])
     if not regions:
         raise typer.BadParameter("no region: pass --region or configure a default region", param_hint="--region")
+    unknown = [r for r in regions if r not in known_regions()]
+    if unknown:
+        raise typer.BadParameter(f"unknown region(s): {', '.join(map(repr, unknown[:5]))}", param_hint="--region")
     if role_name and not external_id:
         raise typer.BadParameter("a customer role is assumed with its ExternalId", param_hint="--external-id")
     accounts = account or [session.client("sts").get_caller_identity()["Account"]]
@@ -156,22 +177,25 @@ def scan(
             RegisteredAccount(account_id=a, role_name=role_name, external_id=external_id, regions=regions)
             for a in accounts
         ]
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--account") from exc
+    except ValidationError as exc:
+        raise typer.BadParameter(validation_problems(exc), param_hint="--account") from exc
     blobs: BlobStore = S3BlobStore(session.client("s3"), bucket) if bucket else LocalBlobStore(out)
     state = StateStore(session.client("dynamodb"), table) if table else None
-    run = _run_with_progress(
-        request=ScanRequest(source="cli"),
-        registered=registered,
-        settings=PlanSettings(default_regions=regions),
-        blobs=blobs,
-        state=state,
-        session_factory=boto3.Session,
-        max_workers=workers,
-    )
+    try:
+        run = _run_with_progress(
+            request=ScanRequest(source="cli"),
+            registered=registered,
+            settings=PlanSettings(default_regions=regions),
+            blobs=blobs,
+            state=state,
+            session_factory=boto3.Session,
+            max_workers=workers,
+        )
+    except InvalidInputError as exc:  # refused by plan, before anything was written
+        raise typer.BadParameter(str(exc)) from exc
     print_targets(run, set())
     print_inventory(blobs, run)
-    console.print(f"Snapshots: {blobs.uri(SNAPSHOT_PREFIX)}")
+    console.print(Text(f"Snapshots: {blobs.uri(SNAPSHOT_PREFIX)}"))
     if run.summary.failed:
         raise typer.Exit(1)
 
@@ -183,6 +207,13 @@ def customer_template(
     role_name: Annotated[str, typer.Option(help="Name of the read-only role to create")] = "ApiDiscoveryReadOnly",
     vendor_region: Annotated[str, typer.Option(help="Region of the vendor's event bus")] = "us-east-1",
     forward_change_events: Annotated[bool, typer.Option(help="Also forward API Gateway change events")] = False,
+    access: Annotated[
+        str,
+        typer.Option(
+            help="Default of the role's AccessScope: SecurityAudit (SecurityAudit + apigateway:GET) or "
+            "ApiGatewayOnly (apigateway:GET on the paths the scanner reads)"
+        ),
+    ] = "SecurityAudit",
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output")] = None,
 ) -> None:
     """Print the CloudFormation template a customer deploys to grant read-only access."""
@@ -196,6 +227,7 @@ def customer_template(
             role_name,
             vendor_region=vendor_region,
             forward_change_events=forward_change_events,
+            access_scope=access,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -207,10 +239,44 @@ def customer_template(
 
 
 @app.command()
+def register(
+    account: Annotated[str, typer.Option(help="The customer's AWS account id")],
+    table: Annotated[str, typer.Option(help="The deployment's DynamoDB table (its TableName output)")],
+    region: Annotated[list[str] | None, typer.Option(help="Region to scan (repeat); default: the deployment's")] = None,
+    name: Annotated[str, typer.Option(help="The customer's name, for reports")] = "",
+    external_id: Annotated[
+        str | None,
+        typer.Option(help="The ExternalId the customer's role requires; default: the account's own, or a new one"),
+    ] = None,
+) -> None:
+    """Register a customer account for scanning. A generated ExternalId is printed this once, for the
+    customer's template; one that another account uses is refused."""
+    unknown = [r for r in region or [] if r not in known_regions()]
+    if unknown:
+        raise typer.BadParameter(f"unknown region(s): {', '.join(map(repr, unknown[:5]))}", param_hint="--region")
+    try:
+        wanted = RegisteredAccount(account_id=account, name=name, regions=region or [], external_id=external_id)
+    except ValidationError as exc:
+        raise typer.BadParameter(validation_problems(exc), param_hint="--account") from None
+    try:
+        registration = Registry(boto3.Session().client("dynamodb"), table).register(wanted)
+    except (DuplicateExternalIdError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--external-id") from None
+    except ConcurrentRegistrationError as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(1) from None
+    # typer.echo, not Rich: nothing of the id may be read as markup.
+    if registration.generated:
+        typer.echo(f"registered {account}; its new ExternalId, shown this once: {registration.account.external_id}")
+    else:
+        typer.echo(f"registered {account}, keeping the ExternalId given or already registered")
+
+
+@app.command()
 def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schemas")] = Path("schemas")) -> None:
     """Write the published JSON Schemas."""
     for path in write_schemas(out):
-        console.print(f"wrote {path}")
+        console.print(Text(f"wrote {path}"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,10 +12,12 @@ import boto3
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from api_discovery.analysis.exposure import VERDICTS
 from api_discovery.analysis.findings import SEVERITIES
 from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from api_discovery.errors import DiscoveryError
 from api_discovery.local import html_report
 from api_discovery.local.report import Filters, Report, ReportError, build_report, diff_runs, load_estate, run_ids
 from api_discovery.local.report import to_csv as report_csv
@@ -40,6 +42,12 @@ class Section(StrEnum):
 
 DataOption = Annotated[Path, typer.Option("--data", help="Folder a run stored into (the demo's --out, scan's --out)")]
 BucketOption = Annotated[str | None, typer.Option(help="Read from this S3 bucket instead of --data")]
+
+
+def _cells(*values: object) -> list[Text]:
+    """Table cells of what the estate holds (names, paths, resources, reasons): shown as they are, never read
+    as Rich markup (`[/bold]` would end the output, `[link=...]` would make a link) or as emoji codes."""
+    return [Text(str(v)) for v in values]
 
 
 def _store(data: Path, bucket: str | None) -> BlobStore:
@@ -81,8 +89,8 @@ def report_command(
     store = _store(data, bucket)
     try:
         report = build_report(load_estate(store, run), filters)
-    except ReportError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--data/--bucket/--run") from exc
+    except (ReportError, DiscoveryError) as exc:  # no such run, or a stored file the product cannot read
+        raise typer.BadParameter(str(exc)[:1000], param_hint="--data/--bucket/--run") from exc
     if output_format is Format.table:
         print_report(report)
         return
@@ -119,13 +127,13 @@ def diff_command(
         return
     if output_format is not Format.table:
         raise typer.BadParameter("diff prints a table or json", param_hint="--format")
-    table = Table(title=f"Changes from run {older} to run {newer}")
+    table = Table(title=Text(f"Changes from run {older} to run {newer}"))
     for column in ("account", "region", "change", "API", "subject", "before → after"):
         table.add_column(column, overflow="fold")
     for row in rows:
         api = f"{row['api_kind']} {row['api_id']}" if row["api_id"] else ""
-        table.add_row(row["account_id"], row["region"], row["type"], api, row["subject"], _before_after(row))
-    console.print(table if rows else f"No change from run {older} to run {newer}.")
+        table.add_row(*_cells(row["account_id"], row["region"], row["type"], api, row["subject"], _before_after(row)))
+    console.print(table if rows else Text(f"No change from run {older} to run {newer}."))
 
 
 def write_html(store: BlobStore, folder: Path, run: str | None = None) -> Path:
@@ -134,34 +142,40 @@ def write_html(store: BlobStore, folder: Path, run: str | None = None) -> Path:
 
 
 def print_report(report: Report) -> None:
-    inventory = Table(title=f"Inventory, run {report.run_id}")
+    inventory = Table(title=Text(f"Inventory, run {report.run_id}"))
     for column in ("account", "region", "kind", "API", "endpoint", "routes", "exposure"):
         inventory.add_column(column)
     for api in report.apis:
         endpoint = api["endpoint_type"] + ("" if api["default_endpoint_enabled"] else " (default off)")
         exposure = ", ".join(f"{v} {n}" for v, n in sorted(api["exposure"].items()))
+        if api.get("stale"):
+            exposure += f" (stale: as of {api['stale']['as_of']}, {api['stale']['age']}; {api['stale']['reason']})"
         inventory.add_row(
-            api["account_id"],
-            api["region"],
-            api["kind"],
-            f"{api['name']} ({api['id']})",
-            endpoint,
-            str(len(api["routes"])),
-            exposure,
+            *_cells(
+                api["account_id"],
+                api["region"],
+                api["kind"],
+                f"{api['name']} ({api['id']})",
+                endpoint,
+                len(api["routes"]),
+                exposure,
+            )
         )
     console.print(inventory)
     exposure_table = Table(title="Routes by exposure")
     exposure_table.add_column("verdict")
     exposure_table.add_column("routes", justify="right")
     for verdict, count in report.exposure_summary().items():
-        exposure_table.add_row(verdict, str(count))
+        exposure_table.add_row(*_cells(verdict, count))
     console.print(exposure_table)
     findings = Table(title=f"Open findings ({len(report.findings)})")
     for column in ("severity", "rule", "resource", "account", "region"):
         findings.add_column(column, overflow="fold")
     for finding in report.findings:
         findings.add_row(
-            finding["severity"], finding["rule_id"], finding["resource"], finding["account_id"], finding["region"]
+            *_cells(
+                finding["severity"], finding["rule_id"], finding["resource"], finding["account_id"], finding["region"]
+            )
         )
     console.print(findings)
 
@@ -180,6 +194,6 @@ def _emit(text: str, output: Path | None) -> None:
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(Text(f"wrote {output}"))
     else:
         sys.stdout.write(text)

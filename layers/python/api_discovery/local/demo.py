@@ -69,7 +69,7 @@ def register(estate: DemoEstate, registry: Registry) -> list[RegisteredAccount]:
         for i, account in enumerate(estate.accounts)
     ]
     for account in accounts:
-        registry.put(account)
+        registry.register(account)
     return registry.accounts()
 
 

@@ -508,6 +508,11 @@ class AccessRules:
         return error_response(operation, 403, code, message)
 
 
+# DynamoDB applies each request to an item atomically; moto does not, and every emulator of this process serves
+# the same backend from many threads: two conditional updates at once would otherwise both pass their check.
+_DYNAMODB = threading.Lock()
+
+
 class _Front:
     """Outermost middleware: records each request, then applies the access rules."""
 
@@ -526,6 +531,9 @@ class _Front:
         refusal = self.rules.refusal(environ)
         if refusal is not None:
             return refusal(environ, recording_start_response)
+        if operation is not None and operation.startswith("dynamodb:"):
+            with _DYNAMODB:
+                return list(self.app(environ, recording_start_response))
         return self.app(environ, recording_start_response)
 
 

@@ -51,6 +51,7 @@ tr.routes > td { background:#fafbfd; padding:4px 8px 12px 28px; }
 .bar { height:10px; background:#5b7db1; border-radius:5px; }
 .bar-cell { width:60%; }
 .muted { color:var(--muted); }
+.stale { color:#9a5b00; font-size:12px; }
 .controls { display:flex; gap:10px; margin:0 0 18px; }
 .controls input, .controls select { padding:6px 8px; border:1px solid var(--line); border-radius:6px; font:inherit; }
 .controls input { flex:1; }
@@ -138,6 +139,11 @@ _SCRIPT = """
       cell(a.account_id), cell(a.region), cell(a.kind), el("td", {}, [el("b", {"class": "api-name", text: a.name}),
       el("span", {"class": "muted", text: " " + a.id})]), cell(endpoint), cell(a.stages.join(", ")),
       cell(a.domains.join(", ")), cell(String(a.routes.length)), chips]);
+    if (a.stale) {
+      // The last complete view of an API this run could not read: say so, with why and how old it is.
+      chips.appendChild(el("span", {"class": "stale", text: " stale: as of " + a.stale.as_of + " (" + a.stale.age +
+        "): " + a.stale.reason}));
+    }
     var detail = el("tr", {"class": "routes", hidden: "hidden"}, [el("td", {colspan: "9"}, [
       table(null, ["method", "path", "authorization", "exposure", "why"], a.routes.map(function (r) {
         return el("tr", {"class": "route"}, [cell(r.method), el("td", {}, [el("code", {text: r.path})]),

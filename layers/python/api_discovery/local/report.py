@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from api_discovery.analysis.findings import CATALOGUE, SEVERITIES
 from api_discovery.blobs import BlobStore
 from api_discovery.inventory.model import Api, Finding, Snapshot
 from api_discovery.inventory.snapshots import read_snapshot
+from api_discovery.local.stale import StaleApi, stale_apis
 from api_discovery.steps.finalize import RUNS_PREFIX, read_target_file
 from api_discovery.store.tracking import ChangeSet, read_change_set
 
@@ -39,6 +40,8 @@ class TargetView:
     reason: str | None
     snapshot: Snapshot | None  # the latest snapshot that saw the target, at or before the chosen run
     change_set: ChangeSet | None  # this run's tracked changes
+    # A partial scan's unread APIs, as the last complete scan saw them (shown in their place, labelled stale).
+    stale: Mapping[str, StaleApi] = field(default_factory=dict)
 
     @property
     def as_of_run(self) -> str | None:
@@ -132,6 +135,7 @@ def load_estate(blobs: BlobStore, run_id: str | None = None) -> Estate:
     for result in record["targets"]:
         snapshot = _snapshot(blobs, result) or _last_good(blobs, result, older, history)
         change_set = read_change_set(blobs, result["changes_key"]) if result.get("changes_key") else None
+        stale = stale_apis(blobs, snapshot, result.get("previous_snapshot_key")) if snapshot else {}
         views.append(
             TargetView(
                 account_id=result["account_id"],
@@ -140,6 +144,7 @@ def load_estate(blobs: BlobStore, run_id: str | None = None) -> Estate:
                 reason=result.get("reason"),
                 snapshot=snapshot,
                 change_set=change_set,
+                stale=stale,
             )
         )
     summary = record["summary"]
@@ -185,16 +190,21 @@ def build_report(estate: Estate, filters: Filters | None = None) -> Report:
         if snapshot is None:
             continue
         kept: set[str] = set()
-        names = {a.id: a.name for a in snapshot.apis}
-        for api in snapshot.apis:
-            row = api_row(snapshot, api, filters.exposures)
+        names = {a.id: a.name for a in snapshot.apis} | {i: s.api.name for i, s in view.stale.items()}
+        read: list[tuple[Snapshot, Api, dict[str, object] | None]]
+        read = [(snapshot, api, None) for api in snapshot.apis if api.id not in view.stale]
+        for source, api, label in read + [(s.view, s.api, s.label()) for s in view.stale.values()]:
+            row = api_row(source, api, filters.exposures)
             if row is not None:
-                report.apis.append(row)
+                report.apis.append(row | {"stale": label})
                 kept.add(api.id)
-        for finding in snapshot.findings:
+        findings: list[tuple[Finding, dict[str, object] | None]]
+        findings = [(f, None) for f in snapshot.findings if f.api_id not in view.stale]
+        findings += [(f, s.label()) for s in view.stale.values() for f in s.findings]
+        for finding, label in findings:
             in_scope = not filters.exposures or (finding.api_id in kept)
             if in_scope and filters.severity(finding):
-                report.findings.append(finding_row(view, finding, names.get(finding.api_id or "")))
+                report.findings.append(finding_row(view, finding, names.get(finding.api_id or "")) | {"stale": label})
     report.findings.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["rule_id"], f["account_id"], f["resource"]))
     return report
 
@@ -272,28 +282,55 @@ def to_json(report: Report) -> str:
     return json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`, `@SUM(...)`, a DDE
+# call): a leading quote makes it text (the OWASP rule for CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# RFC 4180's line end. The writer quotes a cell holding any character of it, so a name with a bare CR or LF
+# stays inside its cell instead of starting a row of its own.
+_ROW_END = "\r\n"
+
+
+def csv_cell(value: object) -> object:
+    """A cell as a spreadsheet shows it and never runs it: a text that could start a formula gets a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe(row: Mapping[str, object]) -> dict[str, object]:
+    return {k: csv_cell(v) for k, v in row.items()}
+
+
+def stale_text(label: Mapping[str, Any] | None) -> str:
+    """How a row from a last complete view is labelled: empty for one this run read."""
+    if not label:
+        return ""
+    return f"as of {label['as_of']} ({label['age']}): {label['reason']}"
+
+
 def to_csv(report: Report, section: str) -> str:
-    """One CSV table: `routes` (one row per route, with its API) or `findings`."""
+    """One CSV table: `routes` (one row per route, with its API) or `findings`. Every cell from the estate
+    (names, paths, resources, evidence) is neutralised against formula injection."""
     out = io.StringIO()
     if section == "routes":
         columns = ["account_id", "region", "kind", "api_id", "api_name", "endpoint_type", "method", "path"]
-        columns += ["authorization", "api_key_required", "exposure"]
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        columns += ["authorization", "api_key_required", "exposure", "stale"]
+        writer = csv.DictWriter(out, columns, lineterminator=_ROW_END)
         writer.writeheader()
         for api in report.apis:
             for route in api["routes"]:
-                writer.writerow(
-                    {
-                        **{k: api[k] for k in ("account_id", "region", "kind", "endpoint_type")},
-                        "api_id": api["id"],
-                        "api_name": api["name"],
-                        **{k: route[k] for k in ("method", "path", "authorization", "api_key_required", "exposure")},
-                    }
-                )
+                row = {k: api[k] for k in ("account_id", "region", "kind", "endpoint_type")}
+                row |= {"api_id": api["id"], "api_name": api["name"]}
+                row |= {k: route[k] for k in ("method", "path", "authorization", "api_key_required", "exposure")}
+                row["stale"] = stale_text(api.get("stale"))
+                writer.writerow(_safe(row))
     else:
-        columns = ["account_id", "region", "severity", "rule_id", "title", "resource", "api_id", "evidence"]
-        writer = csv.DictWriter(out, columns, lineterminator="\n", extrasaction="ignore")
+        columns = ["account_id", "region", "severity", "rule_id", "title", "resource", "api_id", "evidence", "stale"]
+        writer = csv.DictWriter(out, columns, lineterminator=_ROW_END, extrasaction="ignore")
         writer.writeheader()
         for finding in report.findings:
-            writer.writerow({**finding, "evidence": json.dumps(finding["evidence"], sort_keys=True)})
+            evidence = json.dumps(finding["evidence"], sort_keys=True)
+            writer.writerow(_safe({**finding, "evidence": evidence, "stale": stale_text(finding.get("stale"))}))
     return out.getvalue()

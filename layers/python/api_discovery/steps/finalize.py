@@ -21,7 +21,7 @@ from api_discovery.blobs import BlobStore
 from api_discovery.events.notify import FailedTarget, PublishItem
 from api_discovery.inventory.results import MAX_FAILED_LISTED, RunSummary, TargetResult
 from api_discovery.observability import logger
-from api_discovery.steps.map_results import read_map_results
+from api_discovery.steps.map_results import UnreadableResult, read_map_results
 from api_discovery.steps.plan import MANIFEST_PREFIX, ManifestRef, PlanResult, json_array, read_manifest
 from api_discovery.steps.target_scan import utc_now
 from api_discovery.store.outbox import Outbox
@@ -81,9 +81,14 @@ def finalize(
     items = {i.account_id: i for i in read_manifest(blobs, planned.manifest.key)} if planned.manifest else {}
     lines = _TargetFile()
     seen: set[str] = set()
+    unreadable: dict[str, str] = {}  # account -> why its result could not be read, unless a readable one comes
     continuing: list[AccountTarget] = []
     last_round = planned.round + 1 >= max_rounds
     for result in read_map_results(blobs, results_key) if results_key else ():
+        if isinstance(result, UnreadableResult):
+            if result.account_id in items:
+                unreadable.setdefault(result.account_id, result.reason)
+            continue
         item = items.get(result.account_id)
         if item is None or result.account_id in seen or result.run_id != planned.run_id:
             logger.warning(
@@ -91,7 +96,7 @@ def finalize(
             )
             continue
         seen.add(result.account_id)
-        finished = result.finished()
+        finished = _own(result.finished(), item)
         # A result of the Map's catch (the scan raised) carried no metric from the scan: count it here.
         lines.extend(finished, here=result.status == "failed")
         settled = {t.region for t in finished}
@@ -104,7 +109,10 @@ def finalize(
             lines.extend(_failed(item, left, reason or "the scan returned no result for this region"), here=True)
     for account, item in items.items():
         if account not in seen:
-            lines.extend(_failed(item, item.regions, "the scan of this account returned no result"), here=True)
+            reason = "the scan of this account returned no result"
+            if account in unreadable:
+                reason = f"the scan's result for this account could not be read: {unreadable[account]}"
+            lines.extend(_failed(item, item.regions, reason), here=True)
     if on_failed and lines.failed_here:
         on_failed(lines.failed_here)
     round_key = f"{RUNS_PREFIX}run={planned.run_id}/round={planned.round}.jsonl.gz"
@@ -124,6 +132,22 @@ def finalize(
     return _record(
         planned, rounds, blobs=blobs, state=state, outbox=outbox, bucket=bucket, abandoned_after=abandoned_after
     )
+
+
+def _own(results: Iterable[TargetResult], item: AccountTarget) -> list[TargetResult]:
+    """Each region of the item a result settles, once: a region repeated, not given to this item, or of another
+    account or run is dropped, so that it is neither counted twice nor stored under the wrong target."""
+    kept: dict[str, TargetResult] = {}
+    for result in results:
+        ours = (result.run_id, result.account_id) == (item.run_id, item.account_id) and result.region in item.regions
+        if ours and result.region not in kept:
+            kept[result.region] = result
+        else:
+            logger.warning(
+                "target result ignored: repeated, or not one of the item's regions",
+                extra={"account": item.account_id, "region": result.region[:40]},
+            )
+    return list(kept.values())
 
 
 def _failed(item: AccountTarget, regions: Iterable[str], reason: str) -> list[TargetResult]:

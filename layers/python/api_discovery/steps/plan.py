@@ -10,29 +10,52 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from api_discovery.blobs import BlobStore
-from api_discovery.collect.session import role_arn
-from api_discovery.errors import InvalidScanRequestError
+from api_discovery.errors import InvalidScanRequestError, listing, parse_input, validation_problems
 from api_discovery.store.change_windows import ChangeWindows
 from api_discovery.store.registry import RegisteredAccount
 from api_discovery.store.sweep_lease import SweepLease
-from api_discovery.targets import ACCOUNT_ID, AccountTarget, Target, known_regions
+from api_discovery.targets import (
+    DEFAULT_PARTITION,
+    AccountTarget,
+    Target,
+    is_account_id,
+    known_regions,
+    partitions_of,
+    role_arn,
+)
 
 MANIFEST_PREFIX = "manifests/"
+# Where finalize records a run (steps.finalize.RUNS_PREFIX, which imports this module): a run id given in a
+# request must not be one whose records are already there.
+RUN_RECORDS_PREFIX = "runs/"
+RUN_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 class ScanRequest(BaseModel):
     """What starts a run: the schedule (everything registered), a request, or an API change event."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Every trigger sends exactly these fields: an unknown one is a mistake (`account` for `accounts` would
+    # otherwise widen a request to every account), refused rather than ignored.
+    model_config = ConfigDict(extra="forbid")
 
     source: Literal["schedule", "request", "change", "cli"] = "request"
-    accounts: list[str] | None = Field(default=None, description="None: every enabled registered account")
-    regions: list[str] | None = Field(default=None, description="None: each account's regions")
-    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    accounts: list[str] | None = Field(default=None, description="Left out: every enabled registered account")
+    regions: list[str] | None = Field(default=None, description="Left out: each account's regions")
+    run_id: str | None = Field(default=None, pattern=RUN_ID_PATTERN, description="Refused if already used")
     requested_at: datetime | None = Field(default=None, description="When the change event happened")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_lists(cls, data: object) -> object:
+        # Only leaving a list out means "all": a null (an event's field that came out empty) is refused.
+        if isinstance(data, dict):
+            for name in ("accounts", "regions"):
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name} is null: name at least one, or leave the field out")
+        return data
 
     @field_validator("accounts", "regions")
     @classmethod
@@ -59,7 +82,7 @@ class PlanResult(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    run_id: str
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
     started_at: str
     source: str = "request"
     count: int = Field(description="Accounts in the manifest: the items the next Map round scans")
@@ -73,16 +96,14 @@ class PlanResult(BaseModel):
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    """Run ids sort in the order the runs started: history and "the previous run" follow them, and two runs in
+    one second must not fall into the order of their random suffix."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{moment}-{secrets.token_hex(4)}"
 
 
 def parse_request(payload: object) -> ScanRequest:
-    try:
-        return ScanRequest.model_validate(payload)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-        raise InvalidScanRequestError(f"invalid scan request: {problems}") from exc
+    return parse_input(ScanRequest, payload, "scan request", InvalidScanRequestError)
 
 
 def resolve_accounts(
@@ -94,29 +115,22 @@ def resolve_accounts(
     if request.accounts is None:
         chosen = list(by_id.values())
     else:
-        malformed = [a for a in request.accounts if not ACCOUNT_ID.match(a)]
+        malformed = [a for a in request.accounts if not is_account_id(a)]
         if malformed:
-            raise InvalidScanRequestError(f"malformed account id(s): {', '.join(malformed)}")
+            raise InvalidScanRequestError(f"malformed account id(s): {listing(malformed)}")
         unknown = [a for a in request.accounts if a not in by_id]
         if unknown:
-            raise InvalidScanRequestError(f"account(s) not registered or disabled: {', '.join(unknown)}")
+            raise InvalidScanRequestError(f"account(s) not registered or disabled: {listing(unknown, quoted=False)}")
         chosen = [by_id[a] for a in dict.fromkeys(request.accounts)]
     # The customer role trusts the scanner only with its ExternalId (the confused-deputy guard).
     no_external_id = [a.account_id for a in chosen if a.role_name and not a.external_id]
     if no_external_id:
-        raise InvalidScanRequestError(f"account(s) registered without an ExternalId: {', '.join(no_external_id)}")
+        listed = listing(no_external_id, quoted=False)
+        raise InvalidScanRequestError(f"account(s) registered without an ExternalId: {listed}")
     bad_regions = sorted(set(request.regions or []) - known_regions())
     if bad_regions:
-        raise InvalidScanRequestError(f"unknown region(s): {', '.join(bad_regions)}")
-    items = [
-        AccountTarget(
-            run_id=run_id,
-            account_id=account.account_id,
-            regions=list(dict.fromkeys(request.regions or account.regions or settings.default_regions)),
-            role_arn=role_arn(account.account_id, account.role_name) if account.role_name else None,
-        )
-        for account in chosen
-    ]
+        raise InvalidScanRequestError(f"unknown region(s): {listing(bad_regions)}")
+    items = _items(request, chosen, settings, run_id)
     total = sum(len(item.regions) for item in items)
     if total > settings.max_targets:
         raise InvalidScanRequestError(f"{total} targets exceed the limit of {settings.max_targets}")
@@ -125,6 +139,46 @@ def resolve_accounts(
     # Accounts with the most regions first: the longest scans start early, and the Map's tail stays short.
     items.sort(key=lambda item: -len(item.regions))
     return total, items
+
+
+def _items(
+    request: ScanRequest, chosen: Sequence[RegisteredAccount], settings: PlanSettings, run_id: str
+) -> list[AccountTarget]:
+    """One Map item per account. An account lives in one partition, the one its own regions (or the default
+    ones) are in: its role is named in it, and a request for regions of another partition is refused."""
+    items, refused = [], []
+    for account in chosen:
+        home = account.regions or settings.default_regions
+        regions = list(dict.fromkeys(request.regions or home))
+        partitions = partitions_of(home) | partitions_of(regions)
+        if len(partitions) > 1:
+            refused.append(f"{account.account_id} (regions in {' and '.join(sorted(partitions))})")
+            continue
+        partition = next(iter(partitions), DEFAULT_PARTITION)
+        try:
+            items.append(
+                AccountTarget(
+                    run_id=run_id,
+                    account_id=account.account_id,
+                    regions=regions,
+                    role_arn=role_arn(account.account_id, account.role_name, partition) if account.role_name else None,
+                )
+            )
+        except ValidationError as exc:
+            refused.append(f"{account.account_id} ({validation_problems(exc, limit=1)})")
+    if refused:
+        raise InvalidScanRequestError(f"account(s) that cannot be scanned: {listing(refused, quoted=False, width=200)}")
+    return items
+
+
+def _refuse_reused(blobs: BlobStore, run_id: str) -> None:
+    """A run id from the request is refused once anything of that run is stored: its manifest, rounds or
+    record would be overwritten, and the stored run would no longer be what ran."""
+    prefixes = [
+        f"{prefix}run={run_id}{end}" for prefix in (MANIFEST_PREFIX, RUN_RECORDS_PREFIX) for end in (".json", "/")
+    ]
+    if any(blobs.keys(prefix) for prefix in prefixes):
+        raise InvalidScanRequestError(f"run id {run_id!r} is already used: leave it out for a new one")
 
 
 def plan(
@@ -158,6 +212,8 @@ def plan(
         )
 
     total, items = resolve_accounts(request, registered, settings, run_id)
+    if request.run_id:
+        _refuse_reused(blobs, request.run_id)  # before the first write: the window, the lease, the manifest
     claimed: list[Target] = []
     if windows and change:
         pairs = [Target(run_id=run_id, account_id=i.account_id, region=r) for i in items for r in i.regions]

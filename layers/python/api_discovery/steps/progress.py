@@ -52,6 +52,13 @@ def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return dict(sorted(merged.items()))
 
 
+def advanced(before: Progress, after: Progress) -> bool:
+    """Whether an invocation that resumed `before` got anywhere. APIs only ever join `apis`, and each one
+    started in an invocation finishes in it: none read means the next invocation would begin at the same
+    place, and so would every one after it."""
+    return len(after.apis) > len(before.apis) or (after.listed and not before.listed)
+
+
 def progress_key(target: Target) -> str:
     return f"{PROGRESS_PREFIX}run={target.run_id}/account={target.account_id}/region={target.region}.json.gz"
 

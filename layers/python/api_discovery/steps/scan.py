@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from api_discovery.blobs import BlobStore
+from api_discovery.collect.budget import budget_key
 from api_discovery.collect.exports import ExportStore
 from api_discovery.collect.session import AccountCredentials, assume_account, own_credentials
-from api_discovery.errors import InvalidScanRequestError, TargetUnavailableError
+from api_discovery.errors import InvalidScanRequestError, TargetUnavailableError, parse_input
 from api_discovery.inventory.model import Snapshot
 from api_discovery.inventory.results import AccountResult, TargetResult
 from api_discovery.inventory.snapshots import SnapshotRef, content_hash, findings_hash, write_snapshot
 from api_discovery.observability import logger
-from api_discovery.steps.progress import PROGRESS_PREFIX, Progress, load_progress, save_progress
+from api_discovery.steps.progress import PROGRESS_PREFIX, Progress, advanced, load_progress, save_progress
+from api_discovery.steps.shared_quota import shared_quota
 from api_discovery.steps.target_scan import (
     ScanOptions,
     SessionFactory,
@@ -35,20 +38,25 @@ from api_discovery.steps.target_scan import (
     scan_until,
     utc_now,
 )
-from api_discovery.store.state import StateStore, StateWrite
+from api_discovery.store.state import StateStore
 from api_discovery.store.tracking import (
     ChangeSet,
     change_set_key,
+    compute_change_set,
     previous_complete_key,
     read_change_set,
+    store_change_set,
     track,
 )
-from api_discovery.targets import AccountTarget
+from api_discovery.targets import AccountTarget, Target
 
 # Calls in flight for the whole account: the budget (10 per second) sets the pace, not the threads, so many
 # regions share what one large region would use alone.
 ACCOUNT_WORKERS = 16
 MIN_REGION_WORKERS = 4
+# Scans of one target that overtake each other while this one stores: each retry diffs from where the last
+# one left the pointer. Past this, the pointer stays and the next scan reports the changes.
+MAX_REBASES = 3
 
 
 class AccountProgress(BaseModel):
@@ -64,10 +72,7 @@ class AccountProgress(BaseModel):
 
 def parse_scan_event(event: object) -> AccountTarget:
     """A Map item: one account, its regions, and on a later round the progress to resume from."""
-    try:
-        return AccountTarget.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidScanRequestError(f"invalid scan item: {exc}") from exc
+    return parse_input(AccountTarget, event, "scan item", InvalidScanRequestError)
 
 
 def scan_account(
@@ -114,10 +119,18 @@ def scan_account(
             credentials=credentials,
         )
         if isinstance(outcome, Progress):
+            if resume is not None and not advanced(resume, outcome):
+                # Another invocation would start where this one did: end the loop here, with the reason.
+                return _settle(_stuck(target, outcome, invocation), blobs=blobs, state=state)
             return save_progress(blobs, target, outcome)
         return _settle(outcome, blobs=blobs, state=state)
 
-    with ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="region") as pool:
+    # Other executions scanning this account at once take their part of its budget while these regions scan.
+    budgets = {budget_key(opts.scope, item.account_id, r): opts.budget(item.account_id, r) for r in pending}
+    with (
+        shared_quota(state, budgets),
+        ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="region") as pool,
+    ):
         outcomes = dict(zip(pending, pool.map(lambda r: _guarded(one, item, r), pending), strict=True))
     done = [o for o in outcomes.values() if isinstance(o, TargetResult)]
     unfinished = {r: o for r, o in outcomes.items() if isinstance(o, str)}
@@ -136,6 +149,19 @@ def scan_account(
         regions=item.regions,
         targets=done,
         continuation=key,
+    )
+
+
+def _stuck(target: Target, progress: Progress, invocation: int) -> Snapshot:
+    """A resumed region that read no API in this invocation: failed, and its earlier state stays the truth."""
+    left = len(progress.rest_pending) + len(progress.v2_pending)
+    reason = f"no progress: invocation {invocation} read none of the {left} APIs left before its time limit"
+    return failed_snapshot(
+        target,
+        TargetUnavailableError("timeout", reason),
+        progress.scanned_at,
+        api_calls=progress.api_calls,
+        api_retries=progress.api_retries,
     )
 
 
@@ -169,8 +195,12 @@ def _pending(blobs: BlobStore, item: AccountTarget) -> tuple[dict[str, str | Non
     as its first attempt did, never one that attempt already moved on."""
     if not item.continuation:
         return dict.fromkeys(item.regions), 1
-    if not item.continuation.startswith(account_progress_prefix(item.run_id, item.account_id)):
-        raise InvalidScanRequestError(f"continuation {item.continuation!r} does not belong to {item.account_id}")
+    # Exactly the key this run stored for this account: a prefix alone would let `../` reach another object.
+    own = re.escape(account_progress_prefix(item.run_id, item.account_id)) + r"invocation=[1-9][0-9]{0,5}\.json\.gz"
+    if not re.fullmatch(own, item.continuation):
+        raise InvalidScanRequestError(
+            f"continuation {item.continuation[:200]!r} does not belong to {item.account_id} in run {item.run_id}"
+        )
     progress = AccountProgress.model_validate(json.loads(gzip.decompress(blobs.get(item.continuation))))
     if (progress.run_id, progress.account_id) != (item.run_id, item.account_id):
         raise InvalidScanRequestError(f"continuation {item.continuation!r} belongs to another run or account")
@@ -212,9 +242,21 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
     previous = previous_complete_key(state, blobs, snapshot, item or {}) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
     changes = track(blobs, snapshot, ref, previous)  # stored before the state moves the pointer
-    written = state.apply(snapshot, ref) if state else StateWrite()
+    if state is None:
+        return summarize(snapshot, ref, changes=changes)
+    pointer = (item or {}).get("complete_snapshot_key")
+    written = state.apply(snapshot, ref, read_complete=str(pointer) if pointer else None)
+    for _ in range(MAX_REBASES):
+        if not written.rebase:
+            break
+        # A scan of this target that started earlier finished first: its changes are its own to announce,
+        # and this one's are only those since its snapshot.
+        changes = compute_change_set(blobs, snapshot, ref, written.moved_to)
+        if changes is not None:
+            store_change_set(blobs, changes)  # replaces the one diffed from the older baseline
+        written = state.apply(snapshot, ref, read_complete=written.moved_to)  # all its writes are redoable
     # A scan overtaken by a newer one read the same previous snapshot: its changes would be stale news.
-    kept = None if written.behind else changes
+    kept = None if written.behind or written.rebase else changes
     return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=kept)
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import boto3
 
-from api_discovery.analysis import exposure, findings
+from api_discovery.analysis import completeness, exposure
 from api_discovery.collect import domains as domain_calls
 from api_discovery.collect import rest, v2
-from api_discovery.collect.budget import Rates, Scope, budget_key, shared_budget
+from api_discovery.collect.budget import PROCESS_BUDGETS, BudgetPool, CallBudget, Rates, Scope, budget_key
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
 from api_discovery.collect.exports import ExportStore, export_stages
 from api_discovery.collect.session import (
@@ -47,6 +47,11 @@ class ScanOptions:
     scope: Scope = "account"
     reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
     exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
+    budgets: BudgetPool = field(default=PROCESS_BUDGETS, compare=False)  # where the scope's budget lives
+
+    def budget(self, account_id: str, region: str) -> CallBudget:
+        """The budget a scan of this account and region spends from."""
+        return self.budgets.get(budget_key(self.scope, account_id, region), self.rates)
 
 
 def utc_now() -> str:
@@ -147,7 +152,7 @@ def _context(
         apigateway = session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG)
         apigatewayv2 = session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG)
     # One budget per account in this process: every region an invocation scans draws on the same buckets.
-    budget = shared_budget(budget_key(opts.scope, target.account_id, target.region), opts.rates)
+    budget = opts.budget(target.account_id, target.region)
     for client in (apigateway, apigatewayv2):
         client.meta.events.register("before-send", budget.before_send)
         client.meta.events.register("response-received", budget.on_response)
@@ -346,4 +351,4 @@ def _snapshot(progress: Progress) -> Snapshot:
         usage_plans=wide.usage_plans,
         vpc_links=wide.vpc_links,
     )
-    return snapshot.model_copy(update={"findings": findings.evaluate(snapshot)})
+    return completeness.assess(snapshot)

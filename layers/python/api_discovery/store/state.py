@@ -5,6 +5,7 @@ Keys (one table, string pk/sk):
   TARGET#<account>#<region>  STATE               last scan of a target, and its last complete one
   REGISTRY                   ACCOUNT#<account>   a registered customer account
   RUN#<run id>               SUMMARY             run summaries (expire through TTL; targets are in S3)
+  QUOTA#<account>            HOLDERS             executions sharing an account's quota (store/quota_lease.py)
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class StateWrite:
     removed: int = 0
     stale: int = 0  # a newer scan had already written: left alone
     behind: bool = False  # a newer scan of the target, complete if this one is, was already recorded
+    # An older scan moved the last complete snapshot since this one read it: diff again from `moved_to`.
+    rebase: bool = False
+    moved_to: str | None = None
+
+
+UNREAD = object()  # apply() without a compare-and-swap on the last complete snapshot
 
 
 class StateStore:
@@ -69,13 +76,17 @@ class StateStore:
         self.client = client
         self.table = table_name
 
-    def apply(self, snapshot: Snapshot, ref: SnapshotRef | None) -> StateWrite:
+    def apply(self, snapshot: Snapshot, ref: SnapshotRef | None, *, read_complete: object = UNREAD) -> StateWrite:
         """Record a scan. A failed scan only updates its target's record; a partial one leaves APIs it saw only
         in part as they were; only a complete scan marks APIs that are gone as removed.
 
         The pointer to the last complete snapshot moves last: a write that fails before it leaves the next
         scan diffing against the same baseline, so this scan's changes are reported then rather than never.
-        Every item write is conditional on its age, so a scan behind a newer one changes nothing it saw."""
+        Every item write is conditional on its age, so a scan behind a newer one changes nothing it saw.
+
+        `read_complete` is the last complete snapshot key the caller diffed against (None: there was none).
+        The pointer moves only from that one, so two racing scans of a target cannot both announce the same
+        change: the later one learns where an older one moved it (`moved_to`) and diffs again from there."""
         result = StateWrite()
         recorded = self._update_target(snapshot, ref)
         if not recorded:
@@ -102,8 +113,18 @@ class StateStore:
             for item in self.apis(snapshot.account_id, snapshot.region):
                 if item.get("state") == "present" and (item["kind"], item["api_id"]) not in present:
                     result.removed += self._mark_removed(snapshot, item)
-            result.behind = not self._update_complete(snapshot, ref)  # a newer one may have landed meanwhile
+            self._move_pointer(snapshot, ref, read_complete, result)
         return result
+
+    def _move_pointer(self, snapshot: Snapshot, ref: SnapshotRef, read_complete: object, result: StateWrite) -> None:
+        if self._update_complete(snapshot, ref, read_complete):
+            return
+        current = self.target(snapshot.account_id, snapshot.region, consistent=True) or {}
+        if str(current.get("complete_scanned_at") or "") > snapshot.scanned_at:
+            result.behind = True  # a newer one landed meanwhile
+        else:
+            result.rebase = True
+            result.moved_to = str(current.get("complete_snapshot_key") or "") or None
 
     def mark_seen(self, snapshot: Snapshot, findings_hash: str) -> bool:
         """Record a complete scan whose content is the same as the target's last complete snapshot: when it
@@ -160,7 +181,7 @@ class StateStore:
             target_key(snapshot.account_id, snapshot.region), values, remove, snapshot.scanned_at
         )
 
-    def _update_complete(self, snapshot: Snapshot, ref: SnapshotRef) -> bool:
+    def _update_complete(self, snapshot: Snapshot, ref: SnapshotRef, read_complete: object = UNREAD) -> bool:
         values = {
             "complete_run_id": snapshot.run_id,
             "complete_snapshot_key": ref.key,
@@ -169,12 +190,18 @@ class StateStore:
             "findings_hash": findings_hash(snapshot),
             "last_seen": snapshot.scanned_at,
         }
+        swap: tuple[str, dict[str, Any]] | None = None
+        if read_complete is None:
+            swap = ("attribute_not_exists(complete_snapshot_key)", {})
+        elif isinstance(read_complete, str):
+            swap = ("complete_snapshot_key = :read_complete", {":read_complete": read_complete})
         return self._conditional_update(
             target_key(snapshot.account_id, snapshot.region),
             values,
             [],
             snapshot.scanned_at,
             age="complete_scanned_at",
+            also=swap,
         )
 
     def _update_api(self, snapshot: Snapshot, api: Api, ref: SnapshotRef | None) -> bool:
@@ -220,6 +247,7 @@ class StateStore:
         scanned_at: str,
         first_seen: str | None = None,
         age: str = "scanned_at",
+        also: tuple[str, dict[str, Any]] | None = None,
     ) -> bool:
         names = {f"#{i}": k for i, k in enumerate(values) if values[k] is not None}
         attr_values = {f":{i}": values[k] for i, k in enumerate(values) if values[k] is not None}
@@ -235,12 +263,16 @@ class StateStore:
         if dropped:
             names |= {f"#r{i}": k for i, k in enumerate(dropped)}
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(dropped)))
+        condition = "(attribute_not_exists(#age) OR #age <= :scanned_at)"
+        if also:
+            condition += f" AND {also[0]}"
+            attr_values |= also[1]
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key=to_item(key),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(#age) OR #age <= :scanned_at",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item(attr_values),
             )

@@ -7,6 +7,10 @@ only batches the keys of those that have changes for the publishing Map (api_dis
 
 Out-of-order runs: a snapshot older than the last complete one is not diffed at all (baseline
 `out-of-order`): comparing it would report as changes what the newer scan already superseded.
+
+An unreadable previous snapshot (corrupt, truncated, of an unknown schema) is no baseline (baseline
+`unreadable`): the scan diffs against nothing, as a first scan does, rather than fail now and at every later
+scan of the target, whose pointer would never move past it.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from api_discovery.blobs import BlobStore
 from api_discovery.errors import SnapshotFormatError
 from api_discovery.inventory.model import Snapshot
 from api_discovery.inventory.snapshots import SNAPSHOT_PREFIX, SnapshotRef, read_snapshot
+from api_discovery.observability import logger
 from api_discovery.store.state import StateStore
 
 CHANGES_PREFIX = "changes/"
 # Bounds the fallback search through a target's snapshot history when state has no usable pointer.
 MAX_HISTORY_READS = 50
 
-Baseline = Literal["first-scan", "previous-complete", "out-of-order"]
+Baseline = Literal["first-scan", "previous-complete", "out-of-order", "unreadable"]
 
 
 class ChangeSet(BaseModel):
@@ -105,8 +110,8 @@ def compute_change_set(
     """The new snapshot diffed with the previous complete one (none for a failed scan); nothing is written."""
     if snapshot.status == "failed":
         return None
-    previous = read_snapshot(blobs, previous_key) if previous_key else None
-    baseline: Baseline = "previous-complete" if previous else "first-scan"
+    previous, unreadable = _previous(blobs, snapshot, previous_key)
+    baseline: Baseline = "previous-complete" if previous else "unreadable" if unreadable else "first-scan"
     changes: list[Change] = []
     if previous is not None and previous.scanned_at >= snapshot.scanned_at:
         baseline = "out-of-order"
@@ -128,6 +133,20 @@ def compute_change_set(
         apis=[api_summary(a) for a in snapshot.apis if a.id in named],
     )
     return change_set
+
+
+def _previous(blobs: BlobStore, snapshot: Snapshot, key: str | None) -> tuple[Snapshot | None, bool]:
+    """The previous complete snapshot, and whether one was named but could not be read."""
+    if not key:
+        return None, False
+    try:
+        return read_snapshot(blobs, key), False
+    except SnapshotFormatError as exc:
+        logger.warning(
+            "previous snapshot unreadable: diffing against nothing",
+            extra={"account_id": snapshot.account_id, "region": snapshot.region, "key": key, "error": str(exc)[:300]},
+        )
+        return None, True
 
 
 def changes_key(snapshot: Snapshot) -> str:
