@@ -226,10 +226,15 @@ def _announced(results: list[AccountResult], blobs: S3BlobStore) -> list[tuple[s
     return sorted(out)
 
 
-def _truth(blobs: S3BlobStore, region: str, before: AccountResult, after: AccountResult) -> list[tuple[str, ...]]:
+def _truth(
+    blobs: S3BlobStore, region: str, before: AccountResult, after: AccountResult
+) -> list[tuple[str, str, str | None, str]]:
     """The changes one clean diff of the first and the last snapshot finds."""
     old, new = (read_snapshot(blobs, _by_region(r)[region].snapshot_key or "") for r in (before, after))
-    return sorted((region, c.type, c.api_id, c.subject) for c in compute_changes(old, new))
+    found: list[tuple[str, str, str | None, str]] = [
+        (region, str(c.type), c.api_id, c.subject) for c in compute_changes(old, new)
+    ]
+    return sorted(found)
 
 
 WRITES = {

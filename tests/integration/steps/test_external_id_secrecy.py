@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from api_discovery.blobs import S3BlobStore
 from api_discovery.local.emulator import Emulator
@@ -43,7 +43,7 @@ def logs() -> Iterator[io.StringIO]:
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     yield out
-    logger.removeHandler(handler)
+    logger.removeHandler(handler)  # type: ignore[attr-defined]  # Powertools passes it on to its logging.Logger
 
 
 @pytest.fixture
@@ -86,9 +86,9 @@ def _sts_quoting_the_external_id() -> boto3.Session:
         assert quoted == EXTERNAL_ID
         message = f"1 validation error detected: Value '{quoted}' at 'externalId' failed to satisfy constraint"
         error = {"Error": {"Code": "ValidationError", "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-        return AWSResponse("https://sts.amazonaws.com/", 400, {}, None), error
+        return AWSResponse("https://sts.amazonaws.com/", 400, HTTPHeaders(), None), error
 
-    session.events.register("before-call.sts.AssumeRole", refuse)
+    session.events.register("before-call.sts.AssumeRole", refuse)  # type: ignore[arg-type]
     return session
 
 
