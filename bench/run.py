@@ -200,7 +200,7 @@ FULL = BenchConfig(
     plan=PlanScale(),
     # Ten accounts at once keep two cores about busy (at 60% of the quota a scan needs about a tenth of a core
     # besides its quota waits, the two emulator processes the rest): more would only slow each account down.
-    fleet=FleetScale(accounts=300, regions=SEVENTEEN_REGIONS, scan_environments=10),
+    fleet=FleetScale(accounts=300, regions=SEVENTEEN_REGIONS, scan_environments=6),
     # About 100 s for one scan at 60% of the quota, 200 s for two sharing it.
     pipeline=CustomerPipeline(
         EstateSpec(

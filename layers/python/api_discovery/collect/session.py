@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,14 +115,6 @@ def instrument(session: boto3.Session, counter: CallCounter) -> boto3.Session:
     return session
 
 
-def instrument_client(client: Any, counter: CallCounter) -> Any:
-    """The same guard and counter on one client (each client has its own copy of the session's hooks)."""
-    client.meta.events.register("before-parameter-build", refuse_writes)
-    client.meta.events.register("before-call", counter.on_call)
-    client.meta.events.register("after-call", counter.on_response)
-    return client
-
-
 def role_arn(account_id: str, role_name: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{role_name}"
 
@@ -129,34 +124,104 @@ def session_name(run_id: str) -> str:
     return f"{PRODUCT}-{run_id}"[:64]
 
 
+class _Slot:
+    """One boto3 session and its API Gateway clients, one pair per region, lent to one account at a time. Its
+    clients sign with the session's one credentials object, re-pointed at the borrowing account's keys."""
+
+    def __init__(self) -> None:
+        self.session = boto3.Session(aws_access_key_id="unset", aws_secret_access_key="unset")
+        credentials = self.session.get_credentials()
+        if credentials is None:  # pragma: no cover - a session made with keys always has them
+            raise RuntimeError("a boto3 session made with keys has no credentials")
+        self.credentials = credentials
+        self.pairs: dict[str, tuple[Any, Any]] = {}
+
+    def lend(self, access_key: str, secret_key: str, token: str | None) -> None:
+        self.credentials.access_key, self.credentials.secret_key, self.credentials.token = access_key, secret_key, token
+
+    def clients(self, region: str) -> tuple[Any, Any]:
+        pair = self.pairs.get(region)
+        if pair is None:
+            v1 = self.session.client("apigateway", region_name=region, config=CLIENT_CONFIG)
+            v2 = self.session.client("apigatewayv2", region_name=region, config=CLIENT_CONFIG)
+            for client in (v1, v2):
+                client.meta.events.register("before-parameter-build", refuse_writes)
+            pair = self.pairs[region] = (v1, v2)
+        return pair
+
+
+class ClientPool:
+    """API Gateway clients kept for the life of the process. A warm scan Lambda scans account after account,
+    and making an account's 34 regional clients again each time costs seconds of CPU (service models, endpoint
+    rules, TLS contexts), made one at a time on a session that is not thread-safe. A slot is lent to one
+    account until it is given back, so a request is never signed with another account's keys."""
+
+    def __init__(self) -> None:
+        self._free: list[_Slot] = []
+        self._lock = threading.Lock()
+
+    def borrow(self, access_key: str, secret_key: str, token: str | None) -> _Slot:
+        with self._lock:
+            slot = self._free.pop() if self._free else None
+        slot = slot or _Slot()
+        slot.lend(access_key, secret_key, token)
+        return slot
+
+    def give_back(self, slot: _Slot) -> None:
+        slot.lend("returned", "returned", None)  # nothing signs with the last account's keys any more
+        with self._lock:
+            self._free.append(slot)
+
+
+PROCESS_CLIENTS = ClientPool()
+
+
 @dataclass(frozen=True)
 class AccountCredentials:
-    """One account's credentials, from one AssumeRole (or the caller's own), and guarded clients made from
-    one session for every region: a session of its own per region would load the service models again,
-    seconds of CPU for an account's 17 regions."""
+    """One account's credentials, from one AssumeRole (or the caller's own). Its regions' clients come from one
+    slot of `pool`, borrowed at the first region and given back by `release()` once every region is done."""
 
     access_key: str
     secret_key: str = field(repr=False)
     token: str | None = field(default=None, repr=False)
-    _session: list[boto3.Session] = field(default_factory=list, repr=False, compare=False)
+    pool: ClientPool = field(default=PROCESS_CLIENTS, repr=False, compare=False)
+    _slot: list[_Slot] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def api_gateway_clients(self, region: str, counter: CallCounter) -> tuple[Any, Any]:
-        """The region's apigateway and apigatewayv2 clients, each guarded and counted."""
+    def api_gateway_clients(self, region: str) -> tuple[Any, Any]:
+        """The region's apigateway and apigatewayv2 clients, guarded; the caller attaches its own hooks
+        (`hooked`), which it removes when its scan ends."""
         # A boto3 session is not safe to make clients from on several threads at once.
         with self._lock:
-            if not self._session:
-                self._session.append(
-                    boto3.Session(
-                        aws_access_key_id=self.access_key,
-                        aws_secret_access_key=self.secret_key,
-                        aws_session_token=self.token,
-                    )
-                )
-            session = self._session[0]
-            v1 = session.client("apigateway", region_name=region, config=CLIENT_CONFIG)
-            v2 = session.client("apigatewayv2", region_name=region, config=CLIENT_CONFIG)
-        return instrument_client(v1, counter), instrument_client(v2, counter)
+            if not self._slot:
+                self._slot.append(self.pool.borrow(self.access_key, self.secret_key, self.token))
+            return self._slot[0].clients(region)
+
+    def release(self) -> None:
+        """Give the slot back: call once no scan of this account uses its clients."""
+        with self._lock:
+            if self._slot:
+                self.pool.give_back(self._slot.pop())
+
+
+@contextmanager
+def hooked(clients: Sequence[Any], handlers: Sequence[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
+    """Attach one scan's hooks (its call counter, its budget) to clients that outlive it, and remove them when
+    the scan ends: the next account's scan must not count or pace through them."""
+    uid = secrets.token_hex(8)
+    for client in clients:
+        for event, handler in handlers:
+            client.meta.events.register(event, handler, unique_id=f"{event}#{uid}")
+    try:
+        yield
+    finally:
+        for client in clients:
+            for event, _ in handlers:
+                client.meta.events.unregister(event, unique_id=f"{event}#{uid}")
+
+
+def counting(counter: CallCounter) -> list[tuple[str, Callable[..., Any]]]:
+    return [("before-call", counter.on_call), ("after-call", counter.on_response)]
 
 
 def assume_account(

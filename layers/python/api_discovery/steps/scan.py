@@ -127,11 +127,14 @@ def scan_account(
 
     # Other executions scanning this account at once take their part of its budget while these regions scan.
     budgets = {budget_key(opts.scope, item.account_id, r): opts.budget(item.account_id, r) for r in pending}
-    with (
-        shared_quota(state, budgets),
-        ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="region") as pool,
-    ):
-        outcomes = dict(zip(pending, pool.map(lambda r: _guarded(one, item, r), pending), strict=True))
+    try:
+        with (
+            shared_quota(state, budgets),
+            ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="region") as pool,
+        ):
+            outcomes = dict(zip(pending, pool.map(lambda r: _guarded(one, item, r), pending), strict=True))
+    finally:
+        credentials.release()  # every region is done with the account's clients
     done = [o for o in outcomes.values() if isinstance(o, TargetResult)]
     unfinished = {r: o for r, o in outcomes.items() if isinstance(o, str)}
     if not unfinished:

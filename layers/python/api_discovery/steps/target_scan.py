@@ -8,8 +8,9 @@ which a later invocation resumes without repeating a call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from api_discovery.collect.session import (
     AccountCredentials,
     CallCounter,
     assume_customer_session,
+    counting,
+    hooked,
     own_session,
 )
 from api_discovery.errors import TargetUnavailableError
@@ -92,10 +95,9 @@ def scan_until(
         run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
     )
     try:
-        ctx = _context(target, credentials or session_factory, counter, opts)
-        ctx.exports = exports if opts.exports else None
-        ctx.errors.extend(progress.errors)
-        with _Lanes(opts.workers) as lanes:
+        with _context(target, credentials or session_factory, counter, opts) as ctx, _Lanes(opts.workers) as lanes:
+            ctx.exports = exports if opts.exports else None
+            ctx.errors.extend(progress.errors)
             if not progress.listed:
                 progress = _list(ctx, lanes, progress)
             progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
@@ -140,23 +142,28 @@ def failed_snapshot(
     )
 
 
+@contextmanager
 def _context(
     target: Target, reach: AccountCredentials | SessionFactory, counter: CallCounter, opts: ScanOptions
-) -> ScanContext:
+) -> Iterator[ScanContext]:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
+    # One budget per account in this process: every region an invocation scans draws on the same buckets.
+    budget = opts.budget(target.account_id, target.region)
+    pacing: list[tuple[str, Callable[..., Any]]] = [("before-send", budget.before_send), ("response-received", budget.on_response)]
     if isinstance(reach, AccountCredentials):
-        apigateway, apigatewayv2 = reach.api_gateway_clients(target.region, counter)
+        # The account's pooled clients: this scan's counter and pacing are attached for its length only.
+        apigateway, apigatewayv2 = reach.api_gateway_clients(target.region)
+        hooks = [*counting(counter), *pacing]
     else:
         session = _session(target, reach, counter)
         apigateway = session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG)
         apigatewayv2 = session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG)
-    # One budget per account in this process: every region an invocation scans draws on the same buckets.
-    budget = opts.budget(target.account_id, target.region)
-    for client in (apigateway, apigatewayv2):
-        client.meta.events.register("before-send", budget.before_send)
-        client.meta.events.register("response-received", budget.on_response)
-    return ScanContext(apigateway=apigateway, apigatewayv2=apigatewayv2, region=target.region, page_size=opts.page_size)
+        hooks = pacing
+    with hooked((apigateway, apigatewayv2), hooks):
+        yield ScanContext(
+            apigateway=apigateway, apigatewayv2=apigatewayv2, region=target.region, page_size=opts.page_size
+        )
 
 
 def _session(target: Target, reach: SessionFactory, counter: CallCounter) -> boto3.Session:
