@@ -189,13 +189,24 @@ class DiscoveryConfig(BaseModel):
     openapi_exports: bool = False
     # The share of each customer account's API Gateway quota a scan may spend; the rest is the customer's own.
     quota_share: float = Field(default=0.6, gt=0, le=1)
-    # Change events of one account and region within this many seconds collapse into one scan.
-    change_window_seconds: int = Field(default=300, ge=60, le=3600)
+    # Change events of one resource collapse into one targeted rescan once this many seconds pass without
+    # another, or at the bound after the burst's first event, however busy the resource stays.
+    change_quiet_seconds: int = Field(default=25, ge=1, le=900)
+    change_bound_seconds: int = Field(default=90, ge=1, le=3600)
 
     @field_validator("schedule_expression")
     @classmethod
     def _schedule(cls, value: str) -> str:
         return validate_schedule_expression(value)
+
+    @model_validator(mode="after")
+    def _quiet_within_bound(self) -> DiscoveryConfig:
+        if self.change_quiet_seconds > self.change_bound_seconds:
+            raise ValueError(
+                f"change_quiet_seconds ({self.change_quiet_seconds}) must not exceed change_bound_seconds "
+                f"({self.change_bound_seconds})"
+            )
+        return self
 
     @field_validator("schedule_time_zone")
     @classmethod

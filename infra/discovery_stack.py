@@ -1,4 +1,4 @@
-"""The vendor stack: storage, the four workflow Lambdas, the workflow, its triggers, observability.
+"""The vendor stack: storage, the workflow Lambdas, the workflow, its triggers, the change events, observability.
 
 The stack only wires constructs; each IAM grant below is the whole of what a function may do.
 """
@@ -11,7 +11,9 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import DiscoveryConfig
@@ -54,6 +56,9 @@ TABLE_ITEM_ACTIONS = (
 
 # Under the five minutes an EXPRESS child execution may run; a scan keeps its last minute in reserve.
 SCAN_TIMEOUT = Duration.seconds(270)
+# A batch of change events: a few table writes and queue sends each.
+CHANGES_TIMEOUT = Duration.seconds(30)
+CHANGE_PARTITION = "CHANGE#*"
 # The items scan owns: a target's current state and its APIs. Of the registry it reads one attribute.
 SCAN_ITEM_PARTITIONS = ("TARGET#*", "API#*")
 REGISTRY_PARTITION = "REGISTRY"
@@ -153,7 +158,6 @@ class DiscoveryStack(Stack):
                 "CHANGE_MAX_CONCURRENCY": str(config.change_max_concurrency),
                 "OPENAPI_EXPORTS": str(config.openapi_exports).lower(),
                 "QUOTA_SHARE": str(config.quota_share),
-                "CHANGE_WINDOW_SECONDS": str(config.change_window_seconds),
                 # A sweep that never announces (it failed, or timed out) holds the schedule no longer than this.
                 "SWEEP_LEASE_SECONDS": str(int(WORKFLOW_TIMEOUT.to_seconds())),
                 "EVENT_BUS_NAME": config.event_bus_name,
@@ -265,9 +269,61 @@ class DiscoveryStack(Stack):
             tolerated_failure_percentage=config.tolerated_failure_percentage,
             log_retention_days=config.log_retention_days,
             log_level=config.workflow_log_level,
-            change_window_seconds=config.change_window_seconds,
         )
         state_machine = self.workflow.state_machine
+
+        # Change events: a queue, and a function that collapses each burst into one targeted run. Its own
+        # delayed messages come back on the same queue as the checks that end a burst's quiet period.
+        self.change_queue = sqs.Queue(
+            self,
+            "ChangeEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(1),
+            # Six times the function's timeout, as Lambda's SQS event source asks.
+            visibility_timeout=Duration.seconds(6 * int(CHANGES_TIMEOUT.to_seconds())),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=5,
+                queue=sqs.Queue(
+                    self,
+                    "ChangeEventsFailed",
+                    encryption=sqs.QueueEncryption.SQS_MANAGED,
+                    enforce_ssl=True,
+                    retention_period=Duration.days(14),
+                ),
+            ),
+        )
+        self.changes = workflow_function(
+            self,
+            FunctionSpec(
+                "changes",
+                "Collapse API Gateway change events per resource and start one targeted rescan per burst",
+                256,
+                CHANGES_TIMEOUT,
+                environment={
+                    "CHANGE_QUEUE_URL": self.change_queue.queue_url,
+                    "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                    "CHANGE_QUIET_SECONDS": str(config.change_quiet_seconds),
+                    "CHANGE_BOUND_SECONDS": str(config.change_bound_seconds),
+                },
+            ),
+            defaults,
+        )
+        self.changes.add_event_source(
+            lambda_event_sources.SqsEventSource(
+                self.change_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=10
+            )
+        )
+        self.change_queue.grant_send_messages(self.changes)
+        state_machine.grant_start_execution(self.changes)
+        # Its bursts (CHANGE#...) in the table, nothing else of it.
+        self.changes.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                resources=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [CHANGE_PARTITION]}},
+            )
+        )
 
         self.triggers = Triggers(
             self,
@@ -278,6 +334,7 @@ class DiscoveryStack(Stack):
             event_bus_name=config.event_bus_name,
             source_account_ids=config.source_account_ids,
             organization_id=config.organization_id,
+            change_queue=self.change_queue,
         )
         self.triggers.bus.grant_put_events_to(self.publish)
 
@@ -285,7 +342,7 @@ class DiscoveryStack(Stack):
             self,
             "Observability",
             state_machine=state_machine,
-            functions=[self.plan, self.scan, self.finalize, self.publish],
+            functions=[self.plan, self.scan, self.finalize, self.publish, self.changes],
             dead_letters=self.triggers.dead_letters,
             alarm_email=config.alarm_email,
             failure_rate_percent=config.target_failure_rate_alarm_percent,
@@ -298,6 +355,7 @@ class DiscoveryStack(Stack):
             scan=self.scan,
             finalize=self.finalize,
             publish=self.publish,
+            changes=self.changes,
             workflow=self.workflow,
             dead_letters=self.triggers.dead_letters,
             customer_role_name=config.customer_role_name,

@@ -67,6 +67,7 @@ def acknowledge_discovery_findings(
     scan: lambda_.Function,
     finalize: lambda_.Function,
     publish: lambda_.Function,
+    changes: lambda_.Function,
     workflow: Workflow,
     dead_letters: sqs.IQueue,
     customer_role_name: str,
@@ -78,6 +79,7 @@ def acknowledge_discovery_findings(
         scan: (SNAPSHOTS_PREFIX, PROGRESS_PREFIX, EXPORTS_PREFIX, CHANGES_PREFIX),
         finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, RUNS_PREFIX),
         publish: (CHANGES_PREFIX, RUNS_PREFIX),
+        changes: (),  # no object: its table items and its queue
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))

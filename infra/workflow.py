@@ -87,7 +87,6 @@ class Workflow(Construct):
         tolerated_failure_percentage: float,
         log_retention_days: int,
         log_level: str,
-        change_window_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -162,23 +161,13 @@ class Workflow(Construct):
             .otherwise(any_events)
         )
         plan_task.next(
-            sfn.Choice(self, "AnyTargets", comment="Zero accounts (e.g. a deduplicated change event)")
+            sfn.Choice(self, "AnyTargets", comment="Zero accounts (a sweep while the previous one still runs)")
             .when(sfn.Condition.number_equals("$.count", 0), sfn.Succeed(self, "NothingToScan"))
             .otherwise(scan_map.next(finalize_task).next(more_rounds))
         )
-        # A change event's scan starts one window after the event: the first event of a window then scans
-        # after every change of that window, and plan drops the window's later events as duplicates.
-        settle = sfn.Wait(
-            self,
-            "LetChangesSettle",
-            comment="Wait out the change window, so the scan sees the whole burst of changes",
-            time=sfn.WaitTime.duration(Duration.seconds(change_window_seconds)),
-        ).next(plan_task)
-        definition = (
-            sfn.Choice(self, "FromChangeEvent", comment="Change events wait for their window to close")
-            .when(sfn.Condition.string_equals("$.source", "change"), settle)
-            .otherwise(plan_task)
-        )
+        # Change events arrive already collapsed, one run per burst and resource (steps/changes.py): they plan
+        # at once, like any other request.
+        definition = plan_task
 
         self.state_machine_name = f"{Stack.of(self).stack_name}-workflow"
         self.log_group = logs.LogGroup(

@@ -10,7 +10,6 @@ from api_discovery.blobs import S3BlobStore
 from api_discovery.observability import logger, metrics, tracer
 from api_discovery.steps.plan import PlanSettings, parse_request, plan
 from api_discovery.steps.settings import AwsClients, LambdaSettings, default_clients
-from api_discovery.store.change_windows import ChangeWindows
 from api_discovery.store.registry import Registry, with_default_role
 from api_discovery.store.sweep_lease import SweepLease
 
@@ -40,7 +39,6 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,
-        windows=ChangeWindows(clients.dynamodb, settings.table_name, settings.change_window_seconds),
         lease=SweepLease(clients.dynamodb, settings.table_name, settings.sweep_lease_seconds),
     )
     logger.set_correlation_id(result.run_id)

@@ -110,7 +110,6 @@ def test_successful_api_gateway_changes_start_a_scan(router: Router, event_name:
     ("source", "detail_type", "detail"),
     [
         pytest.param("aws.apigateway", "AWS API Call via CloudTrail", cloudtrail("GetRestApis"), id="read"),
-        pytest.param("aws.apigateway", "AWS API Call via CloudTrail", cloudtrail("CreateApiKey"), id="api-key"),
         pytest.param(
             "aws.apigateway",
             "AWS API Call via CloudTrail",

@@ -40,9 +40,9 @@ def bucket_name(synth: Synthesized) -> str:
 
 
 def test_flow_is_plan_then_rounds_of_scans_then_finalize_then_publish(states: dict[str, Any]) -> None:
-    assert states["StartAt"] == "FromChangeEvent"
+    # Change events too: they come collapsed, one run per burst (steps/changes.py), and plan at once.
+    assert states["StartAt"] == "Plan"
     top = states["States"]
-    assert top["FromChangeEvent"]["Default"] == "Plan"
     assert top["Plan"]["Next"] == "AnyTargets"
     assert top["AnyTargets"]["Choices"] == [{"Variable": "$.count", "NumericEquals": 0, "Next": "NothingToScan"}]
     assert top["AnyTargets"]["Default"] == "ScanAccounts"
@@ -52,8 +52,6 @@ def test_flow_is_plan_then_rounds_of_scans_then_finalize_then_publish(states: di
     assert top["PublishEvents"]["Next"] == "Announce"
     assert top["Announce"]["End"] is True
     assert set(top) == {
-        "FromChangeEvent",
-        "LetChangesSettle",
         "Plan",
         "RejectRequest",
         "AnyTargets",
@@ -79,16 +77,6 @@ def test_events_are_fanned_out_only_when_there_are_some(states: dict[str, Any]) 
     any_events = states["States"]["AnyEvents"]
     assert any_events["Choices"] == [{"Variable": "$.publish.count", "NumericGreaterThan": 0, "Next": "PublishEvents"}]
     assert any_events["Default"] == "Announce"
-
-
-def test_a_change_event_waits_out_its_window_before_plan(states: dict[str, Any]) -> None:
-    top = states["States"]
-    assert top["FromChangeEvent"]["Choices"] == [
-        {"Variable": "$.source", "StringEquals": "change", "Next": "LetChangesSettle"}
-    ]
-    settle = top["LetChangesSettle"]
-    # The same window the plan step claims (CHANGE_WINDOW_SECONDS, from cdk.json's change_window_seconds).
-    assert (settle["Type"], settle["Seconds"], settle["Next"]) == ("Wait", 300, "Plan")
 
 
 @pytest.mark.parametrize(("state", "step"), [("Plan", "plan"), ("Finalize", "finalize")])
@@ -270,7 +258,6 @@ def bare_workflow(log_level: str) -> Workflow:
         tolerated_failure_percentage=0,
         log_retention_days=7,
         log_level=log_level,
-        change_window_seconds=60,
     )
 
 

@@ -7,7 +7,8 @@ starts an execution, and cannot copy one that has run an execution):
   account's scan crashes, and one account's first scan is given less time than a scan keeps in reserve, so
   it continues in a second round of the map;
 - a request naming an account nobody registered, which plan refuses;
-- a request to rescan the healthy accounts with nothing changed since the sweep.
+- a request to rescan the healthy accounts with nothing changed since the sweep;
+- a change event's targeted rescan of one REST API, to which a route was added since.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from moto import mock_aws
 from moto.core.config import DefaultConfig
 
 from api_discovery.local.demo import register
-from api_discovery.local.demo_estate import DemoEstate, seed_demo_estate
+from api_discovery.local.demo_estate import DemoEstate, account_session, seed_demo_estate
 from api_discovery.local.emulator import install_moto_extensions
 from api_discovery.store.registry import RegisteredAccount, Registry
 from api_discovery.store.state import StateStore, create_table
@@ -66,6 +67,7 @@ CONTINUING = "111111111111"
 SHORT_FIRST_SCAN_MS = 1_000
 OTHER_REGION = "us-west-2"
 RERUN_REGION = "eu-central-1"
+CHANGE_REGION = "ap-southeast-2"
 BUS = TEST_CONTEXT["event_bus_name"]
 
 
@@ -91,6 +93,8 @@ class Run:
     sweep: Execution
     rejected: Execution
     rerun: Execution
+    change: Execution
+    changed_api: str
     invocations: Invocations
     events: list[PutEvent]
     result_manifests: list[dict[str, Any]]
@@ -102,6 +106,8 @@ class Run:
     keys_after_rerun: list[str]
     calls_before_rerun: int
     events_before_rerun: int
+    calls_before_change: int
+    events_before_change: int
     aws_calls: list[AwsCall]
 
 
@@ -253,11 +259,29 @@ def run(discovery_json: dict[str, Any]) -> Iterator[Run]:
                     {"source": "request", "accounts": sorted(estate.scannable_accounts)},
                 )
                 after_rerun = _keys(s3)
+
+                changed_account, changed_region = estate.scannable_accounts[0], estate.regions[0]
+                changed_api = _add_a_route(changed_account, changed_region)
+                calls_before_change, events_before_change = len(invocations.calls), len(events)
+                change = _execute(
+                    boto3.client("stepfunctions", region_name=CHANGE_REGION),
+                    definition,
+                    "change",
+                    {
+                        "source": "change",
+                        "accounts": [changed_account],
+                        "regions": [changed_region],
+                        "requested_at": "2026-12-02T12:00:00+00:00",
+                        "resources": [{"kind": "rest_api", "id": changed_api}],
+                    },
+                )
             yield Run(
                 estate=estate,
                 sweep=sweep,
                 rejected=rejected,
                 rerun=rerun,
+                change=change,
+                changed_api=changed_api,
                 invocations=invocations,
                 events=events,
                 result_manifests=result_manifests,
@@ -269,8 +293,21 @@ def run(discovery_json: dict[str, Any]) -> Iterator[Run]:
                 keys_after_rerun=after_rerun,
                 calls_before_rerun=calls_before_rerun,
                 events_before_rerun=events_before_rerun,
+                calls_before_change=calls_before_change,
+                events_before_change=events_before_change,
                 aws_calls=aws_calls,
             )
+
+
+def _add_a_route(account: str, region: str) -> str:
+    """A customer's deploy: one new route on one REST API. Its id, as the change event names it."""
+    client = account_session(None, account).client("apigateway", region_name=region)
+    api = next(a for a in client.get_rest_apis()["items"] if a.get("name") == "orders")
+    root = next(r for r in client.get_resources(restApiId=api["id"])["items"] if r["path"] == "/")
+    added = client.create_resource(restApiId=api["id"], parentId=root["id"], pathPart="refunds")
+    client.put_method(restApiId=api["id"], resourceId=added["id"], httpMethod="POST", authorizationType="AWS_IAM")
+    client.put_integration(restApiId=api["id"], resourceId=added["id"], httpMethod="POST", type="MOCK")
+    return str(api["id"])
 
 
 def _failure(execution: Execution) -> str:
@@ -479,15 +516,38 @@ def test_the_rerun_writes_no_snapshot_and_no_change_set(run: Run) -> None:
 
 
 def test_the_rerun_publishes_nothing_but_scan_completed(run: Run) -> None:
-    rerun_calls = run.invocations.calls[run.calls_before_rerun :]
+    rerun_calls = run.invocations.calls[run.calls_before_rerun : run.calls_before_change]
     (finalized,) = [
         result for event, result in run.invocations.results_of("finalize") if (("finalize", event) in rerun_calls)
     ]
     assert finalized["done"] is True and finalized["publish"]["count"] == 0
     assert [event for step, event in rerun_calls if step == "publish"] == [{"announce": finalized["announce"]}]
-    sent = run.events[run.events_before_rerun :]
+    sent = run.events[run.events_before_rerun : run.events_before_change]
     assert [e.detail_type for e in sent] == ["Scan Completed"]
     assert sent[0].detail["run_id"] == finalized["run_id"]
+
+
+# The change event's targeted rescan
+
+
+def test_the_change_run_succeeds(run: Run) -> None:
+    assert run.change.described["status"] == "SUCCEEDED", _failure(run.change)
+
+
+def test_the_change_run_scans_only_what_the_event_named(run: Run) -> None:
+    calls = run.invocations.calls[run.calls_before_change :]
+    (scan,) = [event for step, event in calls if step == "scan"]
+    assert scan["resources"] == [{"kind": "rest_api", "id": run.changed_api}]
+    assert len(scan["regions"]) == 1
+
+
+def test_the_change_run_announces_the_route_and_nothing_else(run: Run) -> None:
+    sent = run.events[run.events_before_change :]
+    kinds = Counter(e.detail_type for e in sent)
+    assert kinds["Scan Completed"] == 1
+    changed = [e for e in sent if e.detail_type == "API Changed"]
+    assert [e.detail["api"]["id"] for e in changed] == [run.changed_api]
+    assert not [e for e in sent if e.detail_type in ("API Discovered", "API Removed")]
 
 
 # The roles

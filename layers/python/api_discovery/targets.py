@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import cache
+from typing import Literal
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -100,6 +101,24 @@ class Target(BaseModel):
         return f"{self.account_id}/{self.region}"
 
 
+ResourceKind = Literal["rest_api", "v2_api", "domain", "usage_plans", "vpc_links"]
+
+
+class Resource(BaseModel):
+    """What one change event names in a region: an API, a custom domain, or a region-wide list (usage plans, VPC
+    links, which have no id here). A targeted rescan reads just that."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ResourceKind
+    # API ids are 10 lowercase characters; a domain name has dots and may start with a wildcard.
+    id: str = Field(default="", max_length=253, pattern=r"^[A-Za-z0-9*][A-Za-z0-9._-]*$|^$")
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.id}" if self.id else self.kind
+
+
 class AccountTarget(BaseModel):
     """One Map item: a customer account and the regions one invocation scans in it. It carries no secret: the
     scan reads the account's ExternalId from the registry, so no execution history or log ever holds it."""
@@ -111,6 +130,9 @@ class AccountTarget(BaseModel):
     regions: list[str] = Field(min_length=1, description="On a continuation: the regions still to finish")
     role_arn: str | None = None
     continuation: str | None = Field(default=None, description="Progress key of an earlier invocation")
+    resources: list[Resource] | None = Field(
+        default=None, max_length=50, description="A targeted rescan of these only, in the one region named"
+    )
 
     @field_validator("account_id")
     @classmethod
@@ -125,6 +147,8 @@ class AccountTarget(BaseModel):
     @model_validator(mode="after")
     def _reachable(self) -> AccountTarget:
         _check_reach(self.account_id, self.regions, self.role_arn)
+        if self.resources is not None and (len(self.regions) != 1 or not self.resources):
+            raise ValueError("a targeted rescan names one region and at least one resource")
         return self
 
     def target(self, region: str, external_id: str | None) -> Target:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from api_discovery.collect.session import AccountCredentials, CallCounter, ClientPool, counting, hooked
 from api_discovery.errors import ReadOnlyViolationError
@@ -29,7 +29,7 @@ def _answer(signed_with: list[tuple[str, str]]) -> Any:
         key = authorization.split("Credential=", 1)[1].split("/", 1)[0]
         token = request.headers.get("X-Amz-Security-Token", b"").decode()
         signed_with.append((key, token))
-        return AWSResponse(request.url, 200, {}, _Body())
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Body())
 
     return send
 
@@ -39,7 +39,7 @@ def _account(pool: ClientPool, name: str) -> AccountCredentials:
 
 
 def test_the_next_account_reuses_the_clients_and_signs_with_its_own_keys() -> None:
-    pool, signed_with = ClientPool(), []
+    pool, signed_with = ClientPool(), list[tuple[str, str]]()
     first = _account(pool, "A")
     v1, v2 = first.api_gateway_clients(REGION)
     v1.meta.events.register("before-send", _answer(signed_with))
@@ -70,7 +70,7 @@ def test_accounts_scanned_at_once_never_share_a_slot() -> None:
 
 
 def test_one_scans_hooks_are_gone_when_it_ends() -> None:
-    pool, signed_with = ClientPool(), []
+    pool, signed_with = ClientPool(), list[tuple[str, str]]()
     account = _account(pool, "A")
     client = account.api_gateway_clients(REGION)[0]
     client.meta.events.register("before-send", _answer(signed_with))

@@ -20,7 +20,7 @@ from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
 SESSION_SECONDS = 3600
 # A customer session talks to API Gateway and nothing else: no other service's data is ever in reach.
 CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2"})
-# Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py), all of them reads
+# Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py and rescan.py), all reads
 # authorized as apigateway:GET. A closed list rather than a name prefix: a read the scanner has no use for
 # (GetSdk, GetApiKeys, GetClientCertificates ...) is refused like a write. The integration test of a whole
 # scan keeps this list equal to what the collectors send.

@@ -218,6 +218,14 @@ class Finding(Contract):
     shallow = field_validator("evidence")(_shallow)
 
 
+class Rescan(Contract):
+    """A targeted rescan: the parts a change event named, read again; the rest carried from `base`."""
+
+    base: str = Field(description="Key of the complete snapshot the rest is carried from")
+    read: list[str] = Field(description="What was read again: rest_api#<id>, v2_api#<id>, domain#<name> ...")
+    removed: list[str] = Field(default_factory=list, description="What a read confirmed gone (NotFound)")
+
+
 class Snapshot(Contract):
     schema_version: Literal[1] = SCHEMA_VERSION
     run_id: str
@@ -235,3 +243,4 @@ class Snapshot(Contract):
     usage_plans: list[UsagePlan] = Field(default_factory=list)
     vpc_links: list[VpcLink] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    rescan: Rescan | None = Field(default=None, description="Set when a change event's targeted rescan made it")

@@ -7,20 +7,18 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import groupby
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from api_discovery.blobs import BlobStore
 from api_discovery.errors import InvalidScanRequestError, listing, parse_input, validation_problems
-from api_discovery.store.change_windows import ChangeWindows
 from api_discovery.store.registry import RegisteredAccount
 from api_discovery.store.sweep_lease import SweepLease
 from api_discovery.targets import (
     DEFAULT_PARTITION,
     AccountTarget,
-    Target,
+    Resource,
     is_account_id,
     known_regions,
     partitions_of,
@@ -46,6 +44,11 @@ class ScanRequest(BaseModel):
     regions: list[str] | None = Field(default=None, description="Left out: each account's regions")
     run_id: str | None = Field(default=None, pattern=RUN_ID_PATTERN, description="Refused if already used")
     requested_at: datetime | None = Field(default=None, description="When the change event happened")
+    resources: list[Resource] | None = Field(
+        default=None,
+        max_length=50,
+        description="A change event's targeted rescan: only these, in its one account and region",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -63,6 +66,14 @@ class ScanRequest(BaseModel):
         if value is not None and not value:
             raise ValueError("must name at least one, or be left out")
         return value
+
+    @model_validator(mode="after")
+    def _targeted(self) -> ScanRequest:
+        if self.resources is not None:
+            one = self.accounts is not None and len(self.accounts) == 1 and self.regions and len(self.regions) == 1
+            if self.source != "change" or not one or not self.resources:
+                raise ValueError("resources: a change event's rescan names them, in exactly one account and region")
+        return self
 
 
 class PlanSettings(BaseModel):
@@ -162,6 +173,7 @@ def _items(
                     account_id=account.account_id,
                     regions=regions,
                     role_arn=role_arn(account.account_id, account.role_name, partition) if account.role_name else None,
+                    resources=request.resources,
                 )
             )
         except ValidationError as exc:
@@ -189,12 +201,11 @@ def plan(
     blobs: BlobStore,
     bucket: str | None = None,
     now: datetime | None = None,
-    windows: ChangeWindows | None = None,
     lease: SweepLease | None = None,
 ) -> PlanResult:
-    """Validate, resolve targets, write the manifest. Nothing is written for a bad request. A change event
-    whose targets were all claimed by an earlier event of the same window plans nothing, and so does a
-    scheduled sweep while the previous one still runs."""
+    """Validate, resolve targets, write the manifest. Nothing is written for a bad request. A scheduled sweep
+    plans nothing while the previous one still runs. (Bursts of change events are collapsed before they get
+    here: steps/changes.py.)"""
     run_id = request.run_id or new_run_id(now)
     started = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     change = request.source == "change"
@@ -213,19 +224,7 @@ def plan(
 
     total, items = resolve_accounts(request, registered, settings, run_id)
     if request.run_id:
-        _refuse_reused(blobs, request.run_id)  # before the first write: the window, the lease, the manifest
-    claimed: list[Target] = []
-    if windows and change:
-        pairs = [Target(run_id=run_id, account_id=i.account_id, region=r) for i in items for r in i.regions]
-        claimed = windows.claim(pairs, request.requested_at)  # a change names one account: small
-        if not claimed:
-            return nothing("every target of this change event is claimed by an earlier event of its window")
-        roles = {i.account_id: i.role_arn for i in items}
-        items = [
-            AccountTarget(run_id=run_id, account_id=account, regions=[t.region for t in group], role_arn=roles[account])
-            for account, group in groupby(claimed, key=lambda t: t.account_id)
-        ]
-        total = len(claimed)
+        _refuse_reused(blobs, request.run_id)  # before the first write: the lease, the manifest
     if lease and request.source == "schedule":
         holder = lease.take(run_id, now)
         if holder != run_id:
@@ -234,8 +233,6 @@ def plan(
     try:
         blobs.put(key, json_array(items))
     except Exception:
-        if windows and claimed:
-            windows.release(claimed, request.requested_at)  # a retry, or the next event, may claim it again
         if lease and request.source == "schedule":
             lease.release(run_id)
         raise

@@ -23,12 +23,19 @@ from api_discovery.blobs import BlobStore
 from api_discovery.collect.budget import budget_key
 from api_discovery.collect.exports import ExportStore
 from api_discovery.collect.session import AccountCredentials, assume_account, own_credentials
-from api_discovery.errors import InvalidScanRequestError, TargetUnavailableError, parse_input
+from api_discovery.errors import InvalidScanRequestError, SnapshotFormatError, TargetUnavailableError, parse_input
 from api_discovery.inventory.model import Snapshot
 from api_discovery.inventory.results import AccountResult, TargetResult
-from api_discovery.inventory.snapshots import SnapshotRef, content_hash, findings_hash, write_snapshot
+from api_discovery.inventory.snapshots import (
+    SnapshotRef,
+    content_hash,
+    findings_hash,
+    read_snapshot,
+    write_snapshot,
+)
 from api_discovery.observability import logger
 from api_discovery.steps.progress import PROGRESS_PREFIX, Progress, advanced, load_progress, save_progress
+from api_discovery.steps.rescan import merge, read_resources
 from api_discovery.steps.shared_quota import shared_quota
 from api_discovery.steps.target_scan import (
     ScanOptions,
@@ -48,7 +55,7 @@ from api_discovery.store.tracking import (
     store_change_set,
     track,
 )
-from api_discovery.targets import AccountTarget, Target
+from api_discovery.targets import AccountTarget, Resource, Target
 
 # Calls in flight for the whole account: the budget (10 per second) sets the pace, not the threads, so many
 # regions share what one large region would use alone.
@@ -108,6 +115,11 @@ def scan_account(
 
     def one(region: str) -> TargetResult | str:
         target = item.target(region, external_id)
+        if item.resources and state is not None:
+            targeted = _rescan(target, item.resources, state, blobs, session_factory, region_opts, credentials)
+            if targeted is not None:
+                return targeted
+            # Unsure what the change touched, or no complete view to merge into: the whole region, as a sweep.
         resume = load_progress(blobs, key) if (key := pending[region]) else None
         outcome = scan_until(
             target,
@@ -261,6 +273,62 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
     # A scan overtaken by a newer one read the same previous snapshot: its changes would be stale news.
     kept = None if written.behind or written.rebase else changes
     return summarize(snapshot, ref, stale=bool(written.stale and not written.written), changes=kept)
+
+
+def _rescan(
+    target: Target,
+    resources: list[Resource],
+    state: StateStore,
+    blobs: BlobStore,
+    session_factory: SessionFactory,
+    options: ScanOptions,
+    credentials: AccountCredentials,
+) -> TargetResult | None:
+    """A change event's targeted rescan, merged into the region's last complete snapshot and stored as a full
+    scan's would be. None when unsure: no complete snapshot to merge into, or a part that could not be read."""
+    current = state.target(target.account_id, target.region, consistent=True) or {}
+    if not current.get("complete_snapshot_key"):
+        return None
+    fresh = read_resources(target, resources, session_factory=session_factory, options=options, credentials=credentials)
+    if fresh.gaps:
+        logger.info("targeted rescan unsure: scanning the region", extra={"target": target.label, "gaps": fresh.gaps})
+        return None
+    only = _written(resources)
+    for _ in range(MAX_REBASES + 1):
+        base_key = str(current["complete_snapshot_key"])
+        try:
+            snapshot = merge(read_snapshot(blobs, base_key), base_key, fresh, target.run_id)
+        except SnapshotFormatError:
+            return None
+        if str(current.get("complete_scanned_at") or "") > fresh.scanned_at:
+            # A scan that began after this read already stored the region: this read is old news.
+            return summarize(snapshot, None, stale=True)
+        if current.get("complete_run_id") == target.run_id or (
+            current.get("content_hash"),
+            current.get("findings_hash"),
+        ) == (
+            content_hash(snapshot),
+            findings_hash(snapshot),
+        ):
+            return _settle(snapshot, blobs=blobs, state=state)  # the same view (or this run's retry): as a sweep's
+        ref = write_snapshot(blobs, snapshot)
+        changes = track(blobs, snapshot, ref, base_key)
+        written = state.apply(snapshot, ref, read_complete=base_key, only=only)
+        if not written.rebase:
+            return summarize(snapshot, ref, changes=None if written.behind else changes, stale=written.behind)
+        # Another scan moved the pointer meanwhile: merge this read into where it left it.
+        current = state.target(target.account_id, target.region, consistent=True) or {}
+        if not current.get("complete_snapshot_key"):
+            return None
+    return None
+
+
+def _written(resources: list[Resource]) -> set[tuple[str, str]] | None:
+    """The APIs whose state a targeted rescan writes; None (all) when a domain's mappings can move any API."""
+    if any(r.kind == "domain" for r in resources):
+        return None
+    kinds = {"rest_api": ("REST",), "v2_api": ("HTTP", "WEBSOCKET")}
+    return {(kind, r.id) for r in resources for kind in kinds.get(r.kind, ())}
 
 
 def _stored_changes(blobs: BlobStore, snapshot: Snapshot, stored_at: str) -> ChangeSet | None:

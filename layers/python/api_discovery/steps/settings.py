@@ -27,7 +27,10 @@ class LambdaSettings(BaseModel):
     event_bus_name: str | None = None
     openapi_exports: bool = False
     quota_share: float = Field(default=0.6, gt=0, le=1, description="Share of a customer's API Gateway quota")
-    change_window_seconds: int = Field(default=300, ge=1)
+    change_queue_url: str | None = None
+    state_machine_arn: str | None = None
+    change_quiet_seconds: int = Field(default=25, ge=1, le=900, description="SQS delays a message 900 s at most")
+    change_bound_seconds: int = Field(default=90, ge=1)
 
     @field_validator("default_regions", mode="before")
     @classmethod
@@ -52,7 +55,10 @@ class LambdaSettings(BaseModel):
             "event_bus_name": "EVENT_BUS_NAME",
             "openapi_exports": "OPENAPI_EXPORTS",
             "quota_share": "QUOTA_SHARE",
-            "change_window_seconds": "CHANGE_WINDOW_SECONDS",
+            "change_queue_url": "CHANGE_QUEUE_URL",
+            "state_machine_arn": "STATE_MACHINE_ARN",
+            "change_quiet_seconds": "CHANGE_QUIET_SECONDS",
+            "change_bound_seconds": "CHANGE_BOUND_SECONDS",
         }
         try:
             return cls.model_validate({field: env[var] for field, var in names.items() if env.get(var)})

@@ -95,12 +95,12 @@ def scan_until(
         run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
     )
     try:
-        with _context(target, credentials or session_factory, counter, opts) as ctx, _Lanes(opts.workers) as lanes:
+        with scan_context(target, credentials or session_factory, counter, opts) as ctx, _Lanes(opts.workers) as lanes:
             ctx.exports = exports if opts.exports else None
             ctx.errors.extend(progress.errors)
             if not progress.listed:
                 progress = _list(ctx, lanes, progress)
-            progress = _collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
+            progress = collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
     except TargetUnavailableError as exc:
         return failed_snapshot(
             target,
@@ -143,14 +143,17 @@ def failed_snapshot(
 
 
 @contextmanager
-def _context(
+def scan_context(
     target: Target, reach: AccountCredentials | SessionFactory, counter: CallCounter, opts: ScanOptions
 ) -> Iterator[ScanContext]:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
     # One budget per account in this process: every region an invocation scans draws on the same buckets.
     budget = opts.budget(target.account_id, target.region)
-    pacing: list[tuple[str, Callable[..., Any]]] = [("before-send", budget.before_send), ("response-received", budget.on_response)]
+    pacing: list[tuple[str, Callable[..., Any]]] = [
+        ("before-send", budget.before_send),
+        ("response-received", budget.on_response),
+    ]
     if isinstance(reach, AccountCredentials):
         # The account's pooled clients: this scan's counter and pacing are attached for its length only.
         apigateway, apigatewayv2 = reach.api_gateway_clients(target.region)
@@ -177,6 +180,10 @@ def _session(target: Target, reach: SessionFactory, counter: CallCounter) -> bot
             counter=counter,
         )
     return own_session(reach(), region=target.region, counter=counter)
+
+
+def scan_lanes(opts: ScanOptions) -> _Lanes:
+    return _Lanes(opts.workers)
 
 
 class _Lanes:
@@ -217,8 +224,8 @@ def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
         update={
             "listed": True,
             "lists_complete": rest_apis is not None and v2_apis is not None,
-            "rest_pending": [_plain(a) for a in rest_apis or []],
-            "v2_pending": [_plain(a) for a in v2_apis or []],
+            "rest_pending": [plain_entry(a) for a in rest_apis or []],
+            "v2_pending": [plain_entry(a) for a in v2_apis or []],
             "region_wide": RegionWide(
                 domains=normalise.merge_domains(found), usage_plans=plans.result(), vpc_links=links.result()
             ),
@@ -226,7 +233,7 @@ def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
     )
 
 
-def _plain(raw: dict[str, Any]) -> dict[str, Any]:
+def plain_entry(raw: dict[str, Any]) -> dict[str, Any]:
     """A list entry as JSON can keep it in the progress (timestamps as strings)."""
     return {k: normalise.iso(v) if isinstance(v, datetime) else v for k, v in raw.items() if k != "ResponseMetadata"}
 
@@ -293,7 +300,7 @@ def _exported(ctx: ScanContext, kind: str, api_id: str, read: Callable[..., list
     return export_stages(ctx, ctx.exports, kind, api_id, stages) if ctx.exports else stages
 
 
-def _collect_apis(
+def collect_apis(
     ctx: ScanContext, lanes: _Lanes, progress: Progress, time_left: TimeLeft | None, reserve: float
 ) -> Progress:
     """A sliding window of APIs in flight: memory stays bounded, and a slow API holds one slot, not the others.
@@ -331,11 +338,11 @@ def _collect_apis(
             wait(waiting, return_when=FIRST_COMPLETED)
         finished = [job for job in in_flight if all(f.done() for f in job.parts)]
         in_flight = [job for job in in_flight if job not in finished]
-        done += [_finish(job.build([f.result() for f in job.parts]), domains, ctx.region) for job in finished]
+        done += [finish_api(job.build([f.result() for f in job.parts]), domains, ctx.region) for job in finished]
     return progress.model_copy(update={"rest_pending": rest_pending, "v2_pending": v2_pending, "apis": done})
 
 
-def _finish(api: Api, domains: list[Domain], region: str) -> Api:
+def finish_api(api: Api, domains: list[Domain], region: str) -> Api:
     """URLs and exposure as soon as an API is collected: one copy of it is ever kept, not one per step."""
     return exposure.assess_api(normalise.with_urls(api, domains, region), domains)
 

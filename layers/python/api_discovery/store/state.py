@@ -76,7 +76,14 @@ class StateStore:
         self.client = client
         self.table = table_name
 
-    def apply(self, snapshot: Snapshot, ref: SnapshotRef | None, *, read_complete: object = UNREAD) -> StateWrite:
+    def apply(
+        self,
+        snapshot: Snapshot,
+        ref: SnapshotRef | None,
+        *,
+        read_complete: object = UNREAD,
+        only: set[tuple[str, str]] | None = None,
+    ) -> StateWrite:
         """Record a scan. A failed scan only updates its target's record; a partial one leaves APIs it saw only
         in part as they were; only a complete scan marks APIs that are gone as removed.
 
@@ -102,7 +109,7 @@ class StateStore:
             return result
         incomplete = {e.resource.rsplit("/", 1)[-1] for e in snapshot.errors}
         for api in snapshot.apis:
-            if api.id in incomplete:
+            if api.id in incomplete or (only is not None and (api.kind, api.id) not in only):
                 continue
             if self._update_api(snapshot, api, ref):
                 result.written += 1
@@ -111,7 +118,8 @@ class StateStore:
         if snapshot.status == "complete" and ref:
             present = {(a.kind, a.id) for a in snapshot.apis}
             for item in self.apis(snapshot.account_id, snapshot.region):
-                if item.get("state") == "present" and (item["kind"], item["api_id"]) not in present:
+                named = only is None or (item["kind"], item["api_id"]) in only
+                if named and item.get("state") == "present" and (item["kind"], item["api_id"]) not in present:
                     result.removed += self._mark_removed(snapshot, item)
             self._move_pointer(snapshot, ref, read_complete, result)
         return result
