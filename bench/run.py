@@ -58,6 +58,7 @@ from bench import fleet_report
 from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec, seed_estate
 from bench.fleet import Deployment, FleetScale, fleet_scenario
+from bench.freshness import CALLS_PER_CHANGE, END_TO_END_SECONDS, PROCESSING_SECONDS, Freshness, freshness_scenario
 from bench.minimum import api_gateway_calls, minimum_calls
 from bench.vendor_emulator import speed_up_moto
 
@@ -166,6 +167,7 @@ class BenchConfig:
     plan: PlanScale | None
     fleet: FleetScale | None = None
     pipeline: CustomerPipeline | None = None
+    freshness: Freshness | None = None
     worker_timeout: float = 3_600.0
     note: str = ""
 
@@ -215,6 +217,8 @@ FULL = BenchConfig(
             mappings_per_domain=2,
         )
     ),
+    # A region of 200 REST APIs at AWS's quotas: a burst of 30 events for one API, then 3 single changes.
+    freshness=Freshness(),
 )
 
 QUICK = BenchConfig(
@@ -258,6 +262,8 @@ QUICK = BenchConfig(
             routes_per_http_api=3,
         )
     ),
+    # The same region and burst: what the scenario measures is small already.
+    freshness=Freshness(burst_events=10, singles=1),
     worker_timeout=300.0,
     note="A smoke run: tiny estates, quotas 5 times AWS's (the fleet's at AWS's: its scanner's budget is the "
     "product's). Start-up (AssumeRole, clients) weighs on seconds-long scans, and the CDK synthesis runs beside "
@@ -704,6 +710,53 @@ def pipeline_scenario(config: CustomerPipeline, timeout: float, log: Log) -> dic
     return report
 
 
+def _freshness_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
+    checks, runs = report["checks"], report["runs"]
+    apis, singles = report["config"]["spec"]["rest_apis"], len(report["single_apis"])
+    name = f"8 freshness: {apis} REST APIs, a burst and {singles} single changes"
+    calls = ", ".join(str(r["api_calls"]) for r in runs)
+    processing = ", ".join(f"{r.get('processing_s', float('nan')):.2f} s" for r in runs)
+    model = report["model"]
+    rows: list[tuple[str, str, str, str, bool | None]] = [
+        (
+            name,
+            "rescans run / events sent",
+            f"{len(runs)} / {report['events_sent']} ({report['config']['burst_events']} in the burst: one rescan)",
+            "one per API",
+            checks["one_run_per_api"],
+        ),
+        (
+            name,
+            "API Gateway calls per change (each run) / a full rescan of the region",
+            f"{calls} / {report['full_rescan']['api_calls']}",
+            f"<= {CALLS_PER_CHANGE}",
+            checks[f"calls_per_change_at_most_{CALLS_PER_CHANGE}"],
+        ),
+        (
+            name,
+            f"our processing, last event to state and events (less the {report['config']['quiet_s']} s quiet period)",
+            processing,
+            f"< {PROCESSING_SECONDS:g} s",
+            checks[f"processing_under_{PROCESSING_SECONDS:g}_s"],
+        ),
+        (
+            name,
+            "modelled end to end in AWS, default settings (terms below)",
+            f"{model['seconds']:.1f} s",
+            f"< {END_TO_END_SECONDS:g} s",
+            checks[f"modelled_end_to_end_under_{END_TO_END_SECONDS:g}_s"],
+        ),
+        (
+            name,
+            "each run reports its route (route_added)",
+            "yes" if checks["each_run_reports_its_route"] else "no",
+            "",
+            checks["each_run_reports_its_route"],
+        ),
+    ]
+    return rows
+
+
 def _pipeline_rows(pipeline: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
     checks = pipeline["checks"]
     share = f"{pipeline['budget']['quota_share']:.0%}"
@@ -771,6 +824,9 @@ def run_bench(config: BenchConfig, log: Log | None = None) -> dict[str, Any]:
             report["scenarios"]["plan"] = plan_scale(config.plan, plain.url, config.worker_timeout, say)
         if config.pipeline:
             report["scenarios"]["pipeline"] = pipeline_scenario(config.pipeline, config.worker_timeout, say)
+        if config.freshness:
+            plain.reset()
+            report["scenarios"]["freshness"] = freshness_scenario(config.freshness, config.worker_timeout, say)
         plain.reset()  # leave no estate behind for whoever shares this process
     if config.fleet and synthesis:
         say("fleet: waiting for the CDK synthesis")
@@ -907,6 +963,9 @@ def markdown(report: dict[str, Any]) -> str:
     pipeline = report["scenarios"].get("pipeline")
     if pipeline:
         rows += _pipeline_rows(pipeline)
+    freshness = report["scenarios"].get("freshness")
+    if freshness:
+        rows += _freshness_rows(freshness)
     lines = [
         f"Benchmark `{report['config']}`, {report['started_at']}, {report['machine']['cpus']} CPUs, "
         f"Python {report['machine']['python']}, {report['seconds']} s in all. {report['note']}".rstrip(),
@@ -917,6 +976,16 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if fleet:
         lines += fleet_report.sections(fleet)
+    if freshness:
+        lines += [
+            "",
+            "### Freshness, modelled end to end in AWS (default settings)",
+            "",
+            "| term | seconds | source |",
+            "|---|---|---|",
+            *(f"| {t['term']} | {t['seconds']:g} | {t['source']} |" for t in freshness["model"]["terms"]),
+            f"| **total** | **{freshness['model']['seconds']:g}** |  |",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -934,7 +1003,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     parser.add_argument(
         "--only",
-        choices=("single", "multi", "plan", "fleet", "pipeline"),
+        choices=("single", "multi", "plan", "fleet", "pipeline", "freshness"),
         action="append",
         help="run only this scenario (repeatable)",
     )
@@ -951,6 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan=config.plan if "plan" in args.only else None,
             fleet=config.fleet if "fleet" in args.only else None,
             pipeline=config.pipeline if "pipeline" in args.only else None,
+            freshness=config.freshness if "freshness" in args.only else None,
             worker_timeout=config.worker_timeout,
             note=config.note,
         )

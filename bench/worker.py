@@ -33,6 +33,7 @@ TASK_MODULES = {
     "run_local": ("boto3", "api_discovery.local.runner", "api_discovery.steps.plan"),
     "plan": ("api_discovery.steps.plan", "api_discovery.blobs", "api_discovery.store.registry"),
     "synth": ("bench.fleet",),
+    "freshness": ("boto3", "api_discovery.local.runner", "bench.freshness"),
 }
 Task = Callable[[dict[str, Any]], dict[str, Any]]
 ROLE_NAME = "ApiDiscoveryReadOnly"
@@ -275,6 +276,21 @@ def synth(request: dict[str, Any]) -> dict[str, Any]:
         os.close(saved)
 
 
+def freshness(request: dict[str, Any]) -> dict[str, Any]:
+    from bench.freshness import run_timeline  # noqa: PLC0415 - see TASK_MODULES
+
+    # The handlers log and print metrics to stdout, as in Lambda: here stdout carries the one JSON result.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        return run_timeline(request)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 TASKS: dict[str, Task] = {
     "scan": scan,
     "account_scan": account_scan,
@@ -282,6 +298,7 @@ TASKS: dict[str, Task] = {
     "run_local": local_run,
     "plan": plan_manifest,
     "synth": synth,
+    "freshness": freshness,
 }
 
 

@@ -193,6 +193,20 @@ class DiscoveryConfig(BaseModel):
     # another, or at the bound after the burst's first event, however busy the resource stays.
     change_quiet_seconds: int = Field(default=25, ge=1, le=900)
     change_bound_seconds: int = Field(default=90, ge=1, le=3600)
+    # An account registered as forwarding its change events is kept fresh by them; the schedule sweeps it
+    # this often only, to catch what a lost event missed (reported as drift). Rounded to whole sweeps.
+    forwarding_sweep_hours: int = Field(default=24, ge=1, le=31 * 24)
+
+    @property
+    def sweep_interval_seconds(self) -> int:
+        hours = schedule_hours(self.schedule_expression)
+        return int(hours * 3600) if hours else 3600
+
+    @property
+    def forwarding_sweep_every(self) -> int:
+        """Every how many sweeps a forwarding account is visited: 1 for a cron schedule, whose gaps vary."""
+        hours = schedule_hours(self.schedule_expression)
+        return max(1, round(self.forwarding_sweep_hours / hours)) if hours else 1
 
     @field_validator("schedule_expression")
     @classmethod

@@ -158,6 +158,8 @@ class DiscoveryStack(Stack):
                 "CHANGE_MAX_CONCURRENCY": str(config.change_max_concurrency),
                 "OPENAPI_EXPORTS": str(config.openapi_exports).lower(),
                 "QUOTA_SHARE": str(config.quota_share),
+                "FORWARDING_SWEEP_EVERY": str(config.forwarding_sweep_every),
+                "SWEEP_INTERVAL_SECONDS": str(config.sweep_interval_seconds),
                 # A sweep that never announces (it failed, or timed out) holds the schedule no longer than this.
                 "SWEEP_LEASE_SECONDS": str(int(WORKFLOW_TIMEOUT.to_seconds())),
                 "EVENT_BUS_NAME": config.event_bus_name,

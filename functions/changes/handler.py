@@ -64,8 +64,8 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: ChangeClients,
                 stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(request)
             )
 
-    def record(item: SQSRecord) -> str:
-        body = json.loads(item.body)
+    def handle(record: SQSRecord) -> str:
+        body = json.loads(record.body)
         outcome: Outcome = (
             on_check(body, debounce=debounce, start_run=start_run)
             if is_check(body)
@@ -75,4 +75,4 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: ChangeClients,
         logger.info("change", extra={"outcome": outcome.what, "reason": outcome.reason, "run": outcome.run})
         return outcome.what
 
-    return dict(process_partial_response(event=event, record_handler=record, processor=processor, context=context))
+    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))

@@ -36,6 +36,8 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
             max_targets=settings.max_targets,
             max_concurrency=settings.max_concurrency,
             change_max_concurrency=settings.change_max_concurrency,
+            forwarding_sweep_every=settings.forwarding_sweep_every,
+            sweep_interval_seconds=settings.sweep_interval_seconds,
         ),
         blobs=S3BlobStore(clients.s3, settings.bucket_name),
         bucket=settings.bucket_name,

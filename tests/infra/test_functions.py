@@ -245,6 +245,9 @@ def test_environment_is_the_handlers_contract(discovery_json: dict[str, Any], sy
         "CHANGE_MAX_CONCURRENCY": str(TEST_CONTEXT["change_max_concurrency"]),
         "OPENAPI_EXPORTS": "false",
         "QUOTA_SHARE": "0.6",
+        # A forwarding account every fourth sweep: 24 hours of 6-hourly sweeps.
+        "FORWARDING_SWEEP_EVERY": "4",
+        "SWEEP_INTERVAL_SECONDS": "21600",
         # The sweep's lease lapses when the workflow would have timed out.
         "SWEEP_LEASE_SECONDS": "7200",
         "EVENT_BUS_NAME": TEST_CONTEXT["event_bus_name"],

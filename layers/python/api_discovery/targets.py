@@ -133,6 +133,7 @@ class AccountTarget(BaseModel):
     resources: list[Resource] | None = Field(
         default=None, max_length=50, description="A targeted rescan of these only, in the one region named"
     )
+    drift: bool = Field(default=False, description="A sweep of an account that forwards its change events")
 
     @field_validator("account_id")
     @classmethod

@@ -62,10 +62,15 @@ def vendor(estate: Estate) -> Vendor:
     return blobs, state
 
 
-def _scan(vendor: Vendor, run_id: str, *resources: Resource) -> Any:
+def _scan(vendor: Vendor, run_id: str, *resources: Resource, drift: bool = False) -> Any:
     blobs, state = vendor
     item = AccountTarget(
-        run_id=run_id, account_id=ACCOUNT, regions=[REGION], role_arn=ROLE, resources=list(resources) or None
+        run_id=run_id,
+        account_id=ACCOUNT,
+        regions=[REGION],
+        role_arn=ROLE,
+        resources=list(resources) or None,
+        drift=drift,
     )
     return scan_account(
         item, blobs=blobs, state=state, session_factory=boto3.Session, external_id="ext-530", options=options()
@@ -231,3 +236,21 @@ def test_without_a_complete_view_the_rescan_scans_the_whole_region(
     (result,) = _scan((blobs, state), next(_RUNS), Resource(kind="rest_api", id=estate.rest[0].id)).finished()
     assert result.status == "complete" and result.api_count == 7
     assert fresh_emulator.requests.counts(ACCOUNT)["apigateway:GetUsagePlans"] == 1  # region-wide: a full scan
+
+
+def test_a_sweep_reports_what_no_event_announced_as_drift(
+    fresh_emulator: Emulator, estate: Estate, vendor: Vendor
+) -> None:
+    announced, missed = estate.rest[0], estate.rest[2]
+    estate.b.resource(announced, "/announced")
+    estate.b.method(announced, "/announced", "GET", integration={"type": "MOCK"})
+    event_run, _ = _rescan(fresh_emulator, vendor, Resource(kind="rest_api", id=announced.id))
+    estate.b.resource(missed, "/missed")  # its event was lost
+    estate.b.method(missed, "/missed", "GET", integration={"type": "MOCK"})
+    (sweep,) = _scan(vendor, "20261202T100000.000000Z-sweep003", drift=True).finished()
+
+    assert event_run.drift_count == 0
+    assert _inventory(vendor, sweep) == [("route_added", missed.id, "GET /missed")]
+    change_set = read_change_set(vendor[0], str(sweep.changes_key))
+    assert {c.drift for c in change_set.changes} == {True}
+    assert sweep.drift_count == sweep.change_count > 0

@@ -177,3 +177,63 @@ def test_run_ids_sort_in_the_order_their_runs_started_even_within_one_second() -
         later = new_run_id(second + timedelta(microseconds=step + 1))
         assert earlier < later, (earlier, later)
     assert new_run_id(second).startswith("20261202T010203.000000Z-")
+
+
+FORWARDING = [
+    RegisteredAccount(
+        account_id=f"6{i:011d}", role_name="ApiDiscoveryReadOnly", external_id=f"ext-6{i}", forwards_events=True
+    )
+    for i in range(40)
+]
+QUIET = RegisteredAccount(account_id="700000000000", role_name="ApiDiscoveryReadOnly", external_id="ext-700")
+EVERY_4 = SETTINGS.model_copy(
+    update={"max_targets": 1000, "forwarding_sweep_every": 4, "sweep_interval_seconds": 21600}
+)
+MIDNIGHT = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def _swept(tmp_path: Path, at: datetime) -> dict[str, AccountTarget]:
+    store = LocalBlobStore(tmp_path / at.isoformat())
+    result = plan(
+        ScanRequest(source="schedule"), registered=[*FORWARDING, QUIET], settings=EVERY_4, blobs=store, now=at
+    )
+    return {item.account_id: item for item in _items(store, result)}
+
+
+def test_an_account_that_forwards_its_events_is_swept_once_every_n_sweeps_the_others_every_time(tmp_path: Path) -> None:
+    sweeps = [_swept(tmp_path, MIDNIGHT + timedelta(hours=6 * i)) for i in range(8)]
+    for account in FORWARDING:
+        visits = [i for i, swept in enumerate(sweeps) if account.account_id in swept]
+        assert len(visits) == 2 and visits[1] - visits[0] == 4, account.account_id
+    assert all(QUIET.account_id in swept for swept in sweeps)
+    # Spread over the four turns, not all in one sweep.
+    assert max(len(swept) - 1 for swept in sweeps[:4]) < len(FORWARDING) // 2
+
+
+def test_a_sweep_watches_forwarding_accounts_for_drift_and_a_request_does_not(tmp_path: Path) -> None:
+    sweeps = [_swept(tmp_path, MIDNIGHT + timedelta(hours=6 * i)) for i in range(4)]
+    flags = {a: item.drift for swept in sweeps for a, item in swept.items()}
+    assert flags[QUIET.account_id] is False
+    assert {flags[a.account_id] for a in FORWARDING} == {True}
+    store = LocalBlobStore(tmp_path / "request")
+    request = parse_request({"accounts": [FORWARDING[0].account_id]})
+    (item,) = _items(store, plan(request, registered=FORWARDING, settings=EVERY_4, blobs=store))
+    assert item.drift is False
+
+
+def test_a_sweep_with_no_account_on_turn_plans_nothing(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    turns = [
+        plan(
+            ScanRequest(source="schedule"),
+            registered=FORWARDING[:1],
+            settings=EVERY_4,
+            blobs=store,
+            now=MIDNIGHT + timedelta(hours=6 * i),
+        )
+        for i in range(4)
+    ]
+    assert sorted(t.count for t in turns) == [0, 0, 0, 1]
+    assert {t.reason for t in turns if not t.count} == {
+        "every account forwards its change events, and none has its turn in this sweep"
+    }

@@ -69,6 +69,9 @@ class Change(BaseModel):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     domain_api_ids: list[str] = []  # for domain changes: the APIs mapped before or after
+    # Found by a sweep of an account that forwards its change events: no event announced it (one was lost,
+    # or the forwarder is off), so the inventory was stale until now.
+    drift: bool = False
 
     @property
     def key(self) -> str:

@@ -81,6 +81,7 @@ class ChangeView(BaseModel):
     subject: str = Field(description="Route ('GET /pets', '$connect'), stage, domain or the API's name")
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    drift: bool = Field(default=False, description="Found by a sweep: no change event had announced it")
 
 
 class ApiDiscovered(TargetDetail):
@@ -240,7 +241,10 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             event_id=ident(ApiChanged.DETAIL_TYPE, api_id),
             api=ApiSummary.model_validate(ref),
             change_counts=dict(sorted(Counter(c.type for c in changes).items())),
-            changes=[ChangeView(type=c.type, subject=c.subject, before=c.before, after=c.after) for c in changes],
+            changes=[
+                ChangeView(type=c.type, subject=c.subject, before=c.before, after=c.after, drift=c.drift)
+                for c in changes
+            ],
             **base,
         )
         events.append(Event(detail=detail, resources=[api_arn(cs.region, ref.get("kind"), api_id)]))

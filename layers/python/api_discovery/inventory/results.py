@@ -33,6 +33,7 @@ class TargetResult(BaseModel):
     changes_key: str | None = Field(default=None, description="This scan's change set (api_discovery.store.tracking)")
     change_count: int = 0
     change_types: dict[str, int] = Field(default_factory=dict, description="Changes in the change set, by type")
+    drift_count: int = Field(default=0, description="Changes a sweep found that no change event announced")
 
     @field_validator("reason")
     @classmethod
@@ -93,5 +94,6 @@ class RunSummary(BaseModel):
     failed_count: int = 0
     changes: int = 0
     change_types: dict[str, int] = Field(default_factory=dict)
+    drift: int = Field(default=0, description="Changes found that no change event had announced")
     unchanged: int = Field(default=0, description="Targets whose content was the same as their last snapshot")
     events: dict[str, int] = Field(default_factory=dict, description="Events this finalize sent, per detail-type")

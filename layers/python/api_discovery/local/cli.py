@@ -248,6 +248,9 @@ def register(
         str | None,
         typer.Option(help="The ExternalId the customer's role requires; default: the account's own, or a new one"),
     ] = None,
+    forwards_events: Annotated[
+        bool, typer.Option(help="The customer forwards API Gateway change events (ForwardChangeEvents=true)")
+    ] = False,
 ) -> None:
     """Register a customer account for scanning. A generated ExternalId is printed this once, for the
     customer's template; one that another account uses is refused."""
@@ -255,7 +258,13 @@ def register(
     if unknown:
         raise typer.BadParameter(f"unknown region(s): {', '.join(map(repr, unknown[:5]))}", param_hint="--region")
     try:
-        wanted = RegisteredAccount(account_id=account, name=name, regions=region or [], external_id=external_id)
+        wanted = RegisteredAccount(
+            account_id=account,
+            name=name,
+            regions=region or [],
+            external_id=external_id,
+            forwards_events=forwards_events,
+        )
     except ValidationError as exc:
         raise typer.BadParameter(validation_problems(exc), param_hint="--account") from None
     try:

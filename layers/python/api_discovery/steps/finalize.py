@@ -239,6 +239,7 @@ def _record(
                 routes=result.route_count,
                 calls=result.api_calls,
                 changes=result.change_count,
+                drift=result.drift_count,
                 unchanged=int(result.unchanged),
             )
             if result.status == "failed" and len(failed) < MAX_FAILED_LISTED:
@@ -257,6 +258,7 @@ def _record(
         failed_count=by_status["failed"],
         changes=totals["changes"],
         change_types=dict(sorted(types.items())),
+        drift=totals["drift"],
         unchanged=totals["unchanged"],
     )
     record = {"summary": summary.model_dump(), "target_files": list(rounds)}

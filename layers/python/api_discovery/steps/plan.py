@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import secrets
@@ -81,6 +82,10 @@ class PlanSettings(BaseModel):
     max_targets: int = Field(default=200_000, ge=1, description="(account, region) pairs one run may scan")
     max_concurrency: int = Field(default=800, ge=1, description="Accounts the Map of a sweep scans at once")
     change_max_concurrency: int = Field(default=10, ge=1, description="Accounts a change-event run scans at once")
+    forwarding_sweep_every: int = Field(
+        default=1, ge=1, description="A sweep visits an account that forwards its change events every N-th sweep"
+    )
+    sweep_interval_seconds: int = Field(default=3600, ge=60, description="The schedule's interval: turns of N")
 
 
 class ManifestRef(BaseModel):
@@ -174,6 +179,8 @@ def _items(
                     regions=regions,
                     role_arn=role_arn(account.account_id, account.role_name, partition) if account.role_name else None,
                     resources=request.resources,
+                    # A sweep of an account whose events announce each change: whatever it finds was missed.
+                    drift=account.forwards_events and request.source == "schedule",
                 )
             )
         except ValidationError as exc:
@@ -222,6 +229,10 @@ def plan(
             reason=reason,
         )
 
+    if request.source == "schedule" and settings.forwarding_sweep_every > 1:
+        registered = on_turn(registered, settings, now or datetime.now(UTC))
+        if not any(a.enabled for a in registered):
+            return nothing("every account forwards its change events, and none has its turn in this sweep")
     total, items = resolve_accounts(request, registered, settings, run_id)
     if request.run_id:
         _refuse_reused(blobs, request.run_id)  # before the first write: the lease, the manifest
@@ -245,6 +256,19 @@ def plan(
         manifest=ManifestRef(bucket=bucket, key=key),
         max_concurrency=concurrency,
     )
+
+
+def on_turn(registered: Sequence[RegisteredAccount], settings: PlanSettings, now: datetime) -> list[RegisteredAccount]:
+    """The accounts this sweep visits: all that do not forward their change events, and the share of those that
+    do whose turn it is. Turns follow the account id, so each is visited once every N sweeps, and the visits
+    spread evenly over the N: no sweep carries them all."""
+    every = settings.forwarding_sweep_every
+    turn = int(now.timestamp() // settings.sweep_interval_seconds) % every
+    return [a for a in registered if not a.forwards_events or _turn_of(a.account_id, every) == turn]
+
+
+def _turn_of(account_id: str, every: int) -> int:
+    return int(hashlib.sha256(account_id.encode()).hexdigest()[:8], 16) % every
 
 
 def json_array(items: Iterable[BaseModel]) -> bytes:

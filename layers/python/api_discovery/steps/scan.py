@@ -48,6 +48,7 @@ from api_discovery.steps.target_scan import (
 from api_discovery.store.state import StateStore
 from api_discovery.store.tracking import (
     ChangeSet,
+    as_drift,
     change_set_key,
     compute_change_set,
     previous_complete_key,
@@ -135,7 +136,7 @@ def scan_account(
                 # Another invocation would start where this one did: end the loop here, with the reason.
                 return _settle(_stuck(target, outcome, invocation), blobs=blobs, state=state)
             return save_progress(blobs, target, outcome)
-        return _settle(outcome, blobs=blobs, state=state)
+        return _settle(outcome, blobs=blobs, state=state, drift=item.drift)
 
     # Other executions scanning this account at once take their part of its budget while these regions scan.
     budgets = {budget_key(opts.scope, item.account_id, r): opts.budget(item.account_id, r) for r in pending}
@@ -235,7 +236,7 @@ def _save_account_progress(blobs: BlobStore, progress: AccountProgress) -> str:
     return key
 
 
-def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -> TargetResult:
+def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None, drift: bool = False) -> TargetResult:
     """Store one region's scan, writing only what changed, in the order that loses nothing."""
     item = state.target(snapshot.account_id, snapshot.region) if state else None
     if state is not None and item and item.get("complete_snapshot_key") and snapshot.status == "complete":
@@ -256,7 +257,7 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
     # Read before this scan's state is applied, which moves the pointer to this very snapshot.
     previous = previous_complete_key(state, blobs, snapshot, item or {}) if snapshot.status != "failed" else None
     ref = write_snapshot(blobs, snapshot)
-    changes = track(blobs, snapshot, ref, previous)  # stored before the state moves the pointer
+    changes = track(blobs, snapshot, ref, previous, drift=drift)  # stored before the state moves the pointer
     if state is None:
         return summarize(snapshot, ref, changes=changes)
     pointer = (item or {}).get("complete_snapshot_key")
@@ -267,6 +268,7 @@ def _settle(snapshot: Snapshot, *, blobs: BlobStore, state: StateStore | None) -
         # A scan of this target that started earlier finished first: its changes are its own to announce,
         # and this one's are only those since its snapshot.
         changes = compute_change_set(blobs, snapshot, ref, written.moved_to)
+        changes = as_drift(changes) if drift else changes
         if changes is not None:
             store_change_set(blobs, changes)  # replaces the one diffed from the older baseline
         written = state.apply(snapshot, ref, read_complete=written.moved_to)  # all its writes are redoable
@@ -368,4 +370,5 @@ def summarize(
         else None,
         change_count=len(listed.changes) if listed else 0,
         change_types=dict(sorted(types.items())),
+        drift_count=sum(1 for change in (listed.changes if listed else []) if change.drift),
     )

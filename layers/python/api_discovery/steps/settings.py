@@ -31,6 +31,8 @@ class LambdaSettings(BaseModel):
     state_machine_arn: str | None = None
     change_quiet_seconds: int = Field(default=25, ge=1, le=900, description="SQS delays a message 900 s at most")
     change_bound_seconds: int = Field(default=90, ge=1)
+    forwarding_sweep_every: int = Field(default=1, ge=1)
+    sweep_interval_seconds: int = Field(default=3600, ge=60)
 
     @field_validator("default_regions", mode="before")
     @classmethod
@@ -59,6 +61,8 @@ class LambdaSettings(BaseModel):
             "state_machine_arn": "STATE_MACHINE_ARN",
             "change_quiet_seconds": "CHANGE_QUIET_SECONDS",
             "change_bound_seconds": "CHANGE_BOUND_SECONDS",
+            "forwarding_sweep_every": "FORWARDING_SWEEP_EVERY",
+            "sweep_interval_seconds": "SWEEP_INTERVAL_SECONDS",
         }
         try:
             return cls.model_validate({field: env[var] for field, var in names.items() if env.get(var)})

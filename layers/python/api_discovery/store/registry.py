@@ -53,6 +53,9 @@ class RegisteredAccount(BaseModel):
     role_name: str | None = Field(default=None, description="None: the caller's own credentials")
     external_id: str | None = None
     enabled: bool = True
+    # Its API Gateway change events reach the discovery bus: targeted rescans keep it fresh, and the
+    # scheduled sweep needs to visit it only every so often (PlanSettings.forwarding_sweep_every).
+    forwards_events: bool = False
 
     @field_validator("account_id")
     @classmethod

@@ -91,12 +91,23 @@ def _from_history(blobs: BlobStore, snapshot: Snapshot) -> str | None:
     return None
 
 
-def track(blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: str | None) -> ChangeSet | None:
-    """Diff the new snapshot with the previous complete one and store the change set, if it has changes."""
+def track(
+    blobs: BlobStore, snapshot: Snapshot, ref: SnapshotRef, previous_key: str | None, *, drift: bool = False
+) -> ChangeSet | None:
+    """Diff the new snapshot with the previous complete one and store the change set, if it has changes.
+    `drift`: a sweep of an account whose change events should have announced every change already."""
     change_set = compute_change_set(blobs, snapshot, ref, previous_key)
+    if drift:
+        change_set = as_drift(change_set)
     if change_set is not None and change_set.changes:
         store_change_set(blobs, change_set)
     return change_set
+
+
+def as_drift(change_set: ChangeSet | None) -> ChangeSet | None:
+    if change_set is None or not change_set.changes:
+        return change_set
+    return change_set.model_copy(update={"changes": [c.model_copy(update={"drift": True}) for c in change_set.changes]})
 
 
 def store_change_set(blobs: BlobStore, change_set: ChangeSet) -> str:
