@@ -47,7 +47,8 @@ def run(event: dict[str, Any], settings: LambdaSettings, clients: AwsClients) ->
         logger.info("run recorded", extra={**outcome.summary, "batches": outcome.publish.count})
         metrics.add_metric(name="EventBatches", unit="Count", value=outcome.publish.count)
         # Changes a sweep found that no change event had announced: lost events, or a forwarder turned off.
-        metrics.add_metric(name="DriftChanges", unit="Count", value=int(outcome.summary.get("drift", 0)))
+        drift = outcome.summary.get("drift", 0)
+        metrics.add_metric(name="DriftChanges", unit="Count", value=drift if isinstance(drift, int) else 0)
     else:
         logger.info("accounts continue in another round", extra={"accounts": outcome.count, "round": outcome.round})
     return outcome.model_dump()
