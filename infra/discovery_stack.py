@@ -276,6 +276,13 @@ class DiscoveryStack(Stack):
 
         # Change events: a queue, and a function that collapses each burst into one targeted run. Its own
         # delayed messages come back on the same queue as the checks that end a burst's quiet period.
+        self.change_failures = sqs.Queue(
+            self,
+            "ChangeEventsFailed",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
         self.change_queue = sqs.Queue(
             self,
             "ChangeEvents",
@@ -284,16 +291,7 @@ class DiscoveryStack(Stack):
             retention_period=Duration.days(1),
             # Six times the function's timeout, as Lambda's SQS event source asks.
             visibility_timeout=Duration.seconds(6 * int(CHANGES_TIMEOUT.to_seconds())),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=5,
-                queue=sqs.Queue(
-                    self,
-                    "ChangeEventsFailed",
-                    encryption=sqs.QueueEncryption.SQS_MANAGED,
-                    enforce_ssl=True,
-                    retention_period=Duration.days(14),
-                ),
-            ),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.change_failures),
         )
         self.changes = workflow_function(
             self,
@@ -346,6 +344,7 @@ class DiscoveryStack(Stack):
             state_machine=state_machine,
             functions=[self.plan, self.scan, self.finalize, self.publish, self.changes],
             dead_letters=self.triggers.dead_letters,
+            change_failures=self.change_failures,
             alarm_email=config.alarm_email,
             failure_rate_percent=config.target_failure_rate_alarm_percent,
             sweep_alarm_hours=config.sweep_alarm_hours,

@@ -53,6 +53,7 @@ class Observability(Construct):
         state_machine: sfn.StateMachine,
         functions: Sequence[lambda_.IFunction],
         dead_letters: sqs.IQueue,
+        change_failures: sqs.IQueue,
         alarm_email: str | None,
         failure_rate_percent: float,
         sweep_alarm_hours: int,
@@ -142,7 +143,25 @@ class Observability(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.alarms = (self.executions_failed, self.target_failure_rate, self.no_sweep, self.undelivered_starts)
+        self.change_events_failed = cloudwatch.Alarm(
+            self,
+            "ChangeEventsFailed",
+            alarm_description="Change events the changes function failed five times: their rescans wait for a sweep",
+            metric=change_failures.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarms = (
+            self.executions_failed,
+            self.target_failure_rate,
+            self.no_sweep,
+            self.undelivered_starts,
+            self.change_events_failed,
+        )
         for alarm in self.alarms:
             alarm.add_alarm_action(notify)
 

@@ -121,7 +121,7 @@ def test_no_alarm_counts_single_failed_targets(discovery_json: dict[str, Any]) -
 def test_every_alarm_notifies_the_topic(discovery_json: dict[str, Any], synth: Synthesized) -> None:
     topic = {"Ref": logical_id(synth.built.discovery.observability.topic)}
     alarms = resources_of_type(discovery_json, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 4
+    assert len(alarms) == 5
     assert all(a["Properties"]["AlarmActions"] == [topic] for a in alarms.values())
 
 

@@ -254,3 +254,36 @@ def test_a_sweep_reports_what_no_event_announced_as_drift(
     change_set = read_change_set(vendor[0], str(sweep.changes_key))
     assert {c.drift for c in change_set.changes} == {True}
     assert sweep.drift_count == sweep.change_count > 0
+
+
+def test_an_updated_route_is_reported_as_its_authorization_change(
+    fresh_emulator: Emulator, estate: Estate, vendor: Vendor
+) -> None:
+    api_id = estate.http[1]
+    (route,) = estate.b.v2.get_routes(ApiId=api_id)["Items"]
+    estate.b.v2.update_route(ApiId=api_id, RouteId=route["RouteId"], AuthorizationType="AWS_IAM")
+    result, _ = _rescan(fresh_emulator, vendor, Resource(kind="v2_api", id=api_id))
+    assert ("route_authorization_changed", api_id, "GET /items") in _inventory(vendor, result)
+    assert {a for _, a, _ in _changes(vendor, result)} == {api_id}
+
+
+def test_a_v2_stage_deleted_is_reported_removed(fresh_emulator: Emulator, estate: Estate, vendor: Vendor) -> None:
+    estate.b.v2.delete_stage(ApiId=estate.ws, StageName="live")
+    result, _ = _rescan(fresh_emulator, vendor, Resource(kind="v2_api", id=estate.ws))
+    assert ("stage_removed", estate.ws, "live") in _inventory(vendor, result)
+
+
+def test_a_domain_and_its_mapping_removed(fresh_emulator: Emulator, estate: Estate, vendor: Vendor) -> None:
+    name, api = "shop.example.com", estate.rest[2]
+    estate.b.v1.create_domain_name(domainName=name, regionalCertificateArn="arn:aws:acm:eu-west-1:1:certificate/y")
+    estate.b.v1.create_base_path_mapping(domainName=name, restApiId=api.id, stage="prod", basePath="shop")
+    added, _ = _rescan(fresh_emulator, vendor, Resource(kind="domain", id=name))
+    assert any(t == "domain_added" for t, _, _ in _inventory(vendor, added))
+    estate.b.v1.delete_base_path_mapping(domainName=name, basePath="shop")
+    unmapped, _ = _rescan(fresh_emulator, vendor, Resource(kind="domain", id=name))
+    assert [t for t, _, s in _inventory(vendor, unmapped) if s == name] == ["domain_mappings_changed"]
+    estate.b.v1.delete_domain_name(domainName=name)
+    removed, _ = _rescan(fresh_emulator, vendor, Resource(kind="domain", id=name))
+    assert [t for t, _, s in _inventory(vendor, removed) if s == name] == ["domain_removed"]
+    snapshot = read_snapshot(vendor[0], str(removed.snapshot_key))
+    assert snapshot.rescan is not None and snapshot.rescan.removed == [f"domain#{name}"]
