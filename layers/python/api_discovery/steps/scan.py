@@ -305,12 +305,9 @@ def _rescan(
         if str(current.get("complete_scanned_at") or "") > fresh.scanned_at:
             # A scan that began after this read already stored the region: this read is old news.
             return summarize(snapshot, None, stale=True)
-        if current.get("complete_run_id") == target.run_id or (
-            current.get("content_hash"),
-            current.get("findings_hash"),
-        ) == (
-            content_hash(snapshot),
-            findings_hash(snapshot),
+        digests = (content_hash(snapshot), findings_hash(snapshot))
+        if digests == (current.get("content_hash"), current.get("findings_hash")) or (
+            current.get("complete_run_id") == target.run_id
         ):
             return _settle(snapshot, blobs=blobs, state=state)  # the same view (or this run's retry): as a sweep's
         ref = write_snapshot(blobs, snapshot)
