@@ -109,3 +109,18 @@ def test_regions_of_one_account_make_their_clients_on_many_threads_at_once() -> 
         thread.join()
     assert {r: c[0].meta.region_name for r, c in made.items()} == {r: r for r in regions}
     account.release()
+
+
+def test_a_process_that_points_boto3_elsewhere_gets_clients_of_the_new_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = ClientPool()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1111")
+    account = _account(pool, "A")
+    first = account.api_gateway_clients(REGION)[0]
+    account.release()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2222")
+    again = _account(pool, "B")
+    second = again.api_gateway_clients(REGION)[0]
+    again.release()
+    assert (first.meta.endpoint_url, second.meta.endpoint_url) == ("http://127.0.0.1:1111", "http://127.0.0.1:2222")

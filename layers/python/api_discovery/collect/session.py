@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from collections import Counter
@@ -124,6 +125,15 @@ def session_name(run_id: str) -> str:
     return f"{PRODUCT}-{run_id}"[:64]
 
 
+# What botocore reads from the environment to choose an endpoint when it makes a client.
+_ENDPOINT_SETTINGS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_API_GATEWAY",
+    "AWS_ENDPOINT_URL_APIGATEWAYV2",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
 class _Slot:
     """One boto3 session and its API Gateway clients, one pair per region, lent to one account at a time. Its
     clients sign with the session's one credentials object, re-pointed at the borrowing account's keys."""
@@ -134,19 +144,22 @@ class _Slot:
         if credentials is None:  # pragma: no cover - a session made with keys always has them
             raise RuntimeError("a boto3 session made with keys has no credentials")
         self.credentials = credentials
-        self.pairs: dict[str, tuple[Any, Any]] = {}
+        self.pairs: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
 
     def lend(self, access_key: str, secret_key: str, token: str | None) -> None:
         self.credentials.access_key, self.credentials.secret_key, self.credentials.token = access_key, secret_key, token
 
     def clients(self, region: str) -> tuple[Any, Any]:
-        pair = self.pairs.get(region)
+        # Keyed by the endpoint settings too: a process that points boto3 elsewhere (a test, the demo's
+        # emulator) must not reach the old endpoint through a kept client.
+        key = (region, *(os.environ.get(name) for name in _ENDPOINT_SETTINGS))
+        pair = self.pairs.get(key)
         if pair is None:
             v1 = self.session.client("apigateway", region_name=region, config=CLIENT_CONFIG)
             v2 = self.session.client("apigatewayv2", region_name=region, config=CLIENT_CONFIG)
             for client in (v1, v2):
                 client.meta.events.register("before-parameter-build", refuse_writes)
-            pair = self.pairs[region] = (v1, v2)
+            pair = self.pairs[key] = (v1, v2)
         return pair
 
 
