@@ -4,6 +4,7 @@ reports exactly what changed there, with a full scan's contracts."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -287,3 +288,27 @@ def test_a_domain_and_its_mapping_removed(fresh_emulator: Emulator, estate: Esta
     assert [t for t, _, s in _inventory(vendor, removed) if s == name] == ["domain_removed"]
     snapshot = read_snapshot(vendor[0], str(removed.snapshot_key))
     assert snapshot.rescan is not None and snapshot.rescan.removed == [f"domain#{name}"]
+
+
+def test_a_read_that_settles_after_a_later_rescan_of_another_api_is_still_reported(
+    fresh_emulator: Emulator, estate: Estate, vendor: Vendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rescans race: A's read begins first, B's read of another API lands first. A's change is not older
+    news than B's view, which never read A: it is merged in and reported."""
+    first, second = estate.rest[0], estate.rest[1]
+    for api in (first, second):
+        estate.b.resource(api, "/raced")
+        estate.b.method(api, "/raced", "GET", integration={"type": "MOCK"})
+    swept = vendor[1].target(ACCOUNT, REGION)
+    assert swept is not None
+    swept_at = datetime.strptime(str(swept["complete_scanned_at"]), "%Y-%m-%dT%H:%M:%S.%fZ")
+    began = (swept_at + timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # after the sweep, before B
+    landed, _ = _rescan(fresh_emulator, vendor, Resource(kind="rest_api", id=second.id))
+    assert _inventory(vendor, landed) == [("route_added", second.id, "GET /raced")]
+    monkeypatch.setattr("api_discovery.steps.rescan.utc_now", lambda: began)
+    late, _ = _rescan(fresh_emulator, vendor, Resource(kind="rest_api", id=first.id))
+    assert not late.stale
+    assert _inventory(vendor, late) == [("route_added", first.id, "GET /raced")]
+    view = read_snapshot(vendor[0], str(late.snapshot_key))
+    raced = {a.id for a in view.apis if any(r.path == "/raced" for r in a.routes)}
+    assert raced == {first.id, second.id}

@@ -224,6 +224,10 @@ class Rescan(Contract):
     base: str = Field(description="Key of the complete snapshot the rest is carried from")
     read: list[str] = Field(description="What was read again: rest_api#<id>, v2_api#<id>, domain#<name> ...")
     removed: list[str] = Field(default_factory=list, description="What a read confirmed gone (NotFound)")
+    full_scan_at: str = Field(description="When the full scan this view grew from started")
+    read_at: dict[str, str] = Field(
+        default_factory=dict, description="When each part read again since that full scan was read, the latest"
+    )
 
 
 class Snapshot(Contract):

@@ -14,7 +14,8 @@ another route's verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -105,8 +106,34 @@ def read_resources(
     return fresh
 
 
+def full_scan_at(snapshot: Snapshot) -> str:
+    return snapshot.rescan.full_scan_at if snapshot.rescan else snapshot.scanned_at
+
+
+def newer_reads(base: Snapshot, fresh: Fresh) -> set[str]:
+    """The parts of this read that another targeted rescan in the base's history read again later."""
+    prior = base.rescan.read_at if base.rescan else {}
+    return {key for key in fresh.read if prior.get(key, "") > fresh.scanned_at}
+
+
+def without(fresh: Fresh, keys: set[str]) -> Fresh:
+    names = {k.split("#", 1)[1] for k in keys if k.startswith("domain#")}
+    return replace(
+        fresh,
+        read=[k for k in fresh.read if k not in keys],
+        apis={k: a for k, a in fresh.apis.items() if k not in keys},
+        domains={n: d for n, d in fresh.domains.items() if n not in names},
+        usage_plans=None if "usage_plans" in keys else fresh.usage_plans,
+        vpc_links=None if "vpc_links" in keys else fresh.vpc_links,
+    )
+
+
 def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
-    """The base snapshot with what was read again put in: a complete view of the region as of this read."""
+    """The base snapshot with what was read again put in: a complete view of the region, each part as of its
+    latest read. Its time follows the base's, even when this read began before another targeted rescan's
+    landed: that one read other parts, and both are in this view."""
+    prior = base.rescan.read_at if base.rescan else {}
+    scanned_at = fresh.scanned_at if fresh.scanned_at > base.scanned_at else _after(base.scanned_at)
     domains = [d for d in base.domains if d.name not in fresh.domains]
     domains += [d for d in fresh.domains.values() if d is not None]
     domains.sort(key=lambda d: d.name)
@@ -116,7 +143,7 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
         run_id=run_id,
         account_id=base.account_id,
         region=base.region,
-        scanned_at=fresh.scanned_at,
+        scanned_at=scanned_at,
         status="complete",
         api_calls=fresh.calls,
         api_retries=fresh.retries,
@@ -124,9 +151,21 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
         domains=domains,
         usage_plans=fresh.usage_plans if fresh.usage_plans is not None else base.usage_plans,
         vpc_links=fresh.vpc_links if fresh.vpc_links is not None else base.vpc_links,
-        rescan=Rescan(base=base_key, read=fresh.read, removed=sorted(fresh.removed)),
+        rescan=Rescan(
+            base=base_key,
+            read=fresh.read,
+            removed=sorted(fresh.removed),
+            full_scan_at=full_scan_at(base),
+            read_at=dict(sorted({**prior, **dict.fromkeys(fresh.read, fresh.scanned_at)}.items())),
+        ),
     )
     return completeness.assess(snapshot)
+
+
+def _after(moment: str) -> str:
+    """The next microsecond: ISO strings of one width order as the times they name."""
+    parsed = datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return normalise.iso(parsed + timedelta(microseconds=1)) or moment
 
 
 def _api_key(api: Api) -> str:

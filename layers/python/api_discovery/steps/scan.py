@@ -35,7 +35,7 @@ from api_discovery.inventory.snapshots import (
 )
 from api_discovery.observability import logger
 from api_discovery.steps.progress import PROGRESS_PREFIX, Progress, advanced, load_progress, save_progress
-from api_discovery.steps.rescan import merge, read_resources
+from api_discovery.steps.rescan import full_scan_at, merge, newer_reads, read_resources, without
 from api_discovery.steps.shared_quota import shared_quota
 from api_discovery.steps.target_scan import (
     ScanOptions,
@@ -299,12 +299,14 @@ def _rescan(
     for _ in range(MAX_REBASES + 1):
         base_key = str(current["complete_snapshot_key"])
         try:
-            snapshot = merge(read_snapshot(blobs, base_key), base_key, fresh, target.run_id)
+            base = read_snapshot(blobs, base_key)
         except SnapshotFormatError:
             return None
-        if str(current.get("complete_scanned_at") or "") > fresh.scanned_at:
-            # A scan that began after this read already stored the region: this read is old news.
-            return summarize(snapshot, None, stale=True)
+        # Old news: a full scan that began after this read, or later rescans of the very same parts.
+        newer = newer_reads(base, fresh)
+        if full_scan_at(base) > fresh.scanned_at or newer == set(fresh.read):
+            return summarize(merge(base, base_key, without(fresh, newer), target.run_id), None, stale=True)
+        snapshot = merge(base, base_key, without(fresh, newer), target.run_id)
         digests = (content_hash(snapshot), findings_hash(snapshot))
         if digests == (current.get("content_hash"), current.get("findings_hash")) or (
             current.get("complete_run_id") == target.run_id
@@ -313,9 +315,10 @@ def _rescan(
         ref = write_snapshot(blobs, snapshot)
         changes = track(blobs, snapshot, ref, base_key)
         written = state.apply(snapshot, ref, read_complete=base_key, only=only)
-        if not written.rebase:
-            return summarize(snapshot, ref, changes=None if written.behind else changes, stale=written.behind)
-        # Another scan moved the pointer meanwhile: merge this read into where it left it.
+        if not (written.rebase or written.behind):
+            return summarize(snapshot, ref, changes=changes)
+        # Another scan moved the pointer meanwhile (a targeted one, of other parts, may be "newer" than this
+        # read and still lack it): merge this read into where it left it.
         current = state.target(target.account_id, target.region, consistent=True) or {}
         if not current.get("complete_snapshot_key"):
             return None
