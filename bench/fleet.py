@@ -223,10 +223,10 @@ class Names:
 class Vendor:
     """Set-up and read-back on the vendor's side of the emulator, from this process (never measured)."""
 
-    def __init__(self, endpoint_url: str) -> None:
+    def __init__(self, endpoint_url: str, dynamodb_url: str | None = None) -> None:
         self.url = endpoint_url
         self.s3: Any = vendor_client("s3", endpoint_url)
-        self.dynamodb: Any = vendor_client("dynamodb", endpoint_url)
+        self.dynamodb: Any = vendor_client("dynamodb", dynamodb_url or endpoint_url)
         self.events: Any = vendor_client("events", endpoint_url)
 
     def create(self, names: Names) -> None:
@@ -936,8 +936,8 @@ def fleet_scenario(config: FleetScale, deployment: Deployment, log: Log) -> dict
     report: dict[str, Any] = {"config": _config(config)}
     with Emulator(middlewares=[middleware]) as customer, vendor_side() as side:
         customer.reset()
-        env = process_env(side.url, customer_url=customer.url)
-        vendor = Vendor(side.url)
+        env = process_env(side.url, customer_url=customer.url, dynamodb_url=side.dynamodb_url)
+        vendor = Vendor(side.url, side.dynamodb_url)
         ctx, settings = measure_sweeps(
             config, deployment, report, customer=customer, middleware=middleware, side=side, log=log
         )
@@ -991,8 +991,8 @@ def measure_sweeps(
     names = Names(bucket="bench-fleet", table="bench-fleet")
     accounts = account_ids(config.accounts)
     fleet = build_fleet(accounts, config.regions, config.mix)
-    env = process_env(side.url, customer_url=customer.url)
-    vendor = Vendor(side.url)
+    env = process_env(side.url, customer_url=customer.url, dynamodb_url=side.dynamodb_url)
+    vendor = Vendor(side.url, side.dynamodb_url)
     vendor.create(names)
     scan_config = deployment.function("scan", names)
     settings = scan_settings(scan_config)

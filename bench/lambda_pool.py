@@ -220,10 +220,13 @@ class FunctionPool:
             environment.close()
 
 
-def process_env(endpoint_url: str, *, customer_url: str | None = None) -> dict[str, str]:
+def process_env(
+    endpoint_url: str, *, customer_url: str | None = None, dynamodb_url: str | None = None
+) -> dict[str, str]:
     """A Lambda environment's process environment: fake credentials and the emulator only, never a real AWS
     account, plus what the Lambda service sets that the code reads. With `customer_url`, API Gateway and STS
-    (the customer's side) are reached there, everything else at `endpoint_url`."""
+    (the customer's side) are reached there, with `dynamodb_url` DynamoDB there, everything else at
+    `endpoint_url`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     path = [str(ROOT), str(ROOT / "layers" / "python"), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {
@@ -244,4 +247,5 @@ def process_env(endpoint_url: str, *, customer_url: str | None = None) -> dict[s
             if customer_url
             else {}
         ),
+        **({"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url} if dynamodb_url else {}),
     }

@@ -7,6 +7,10 @@ Every list is read to its end in pages of at most 500, and an empty list still c
   estates), GetAuthorizers, GetStages.
 - Region-wide: GetDomainNames in both APIs, GetBasePathMappings and GetApiMappings per domain (each domain is
   listed by both), GetVpcLinks in both APIs, GetUsagePlans.
+- In a region with at least one API: GetAccount (the CloudWatch role), GetClientCertificates and
+  GetDomainNameAccessAssociations (this account's own VPC endpoint associations). The generated estates have no
+  private domain, routing rule or request validator, so the other association list, ListRoutingRules and
+  GetRequestValidators cost them nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ def minimum_calls(spec: EstateSpec, page_size: int = PAGE_SIZE) -> dict[str, int
         "apigateway:GetVpcLinks": 1,
         "apigatewayv2:GetVpcLinks": 1,
         "apigateway:GetUsagePlans": 1,
+        "apigateway:GetAccount": 1 if rest + v2 else 0,
+        "apigateway:GetClientCertificates": 1 if rest + v2 else 0,
+        "apigateway:GetDomainNameAccessAssociations": 1 if rest + v2 else 0,
     }
     return {op: n for op, n in sorted(calls.items()) if n}
 

@@ -1,10 +1,13 @@
-"""The vendor's side of the emulator (S3, DynamoDB, EventBridge) in a process of its own: `python -m
+"""The vendor's side of the emulator (S3, DynamoDB, EventBridge) in processes of their own: `python -m
 bench.vendor_emulator` starts one and answers commands as JSON lines on stdin and stdout.
 
 moto serves every request under one interpreter lock, and a sweep's DynamoDB updates (moto parses each update
 expression) would otherwise take it from the customer side: API Gateway's calls would queue behind them and
-no account's wall time would be its quota's. The Lambda environments reach this process through
-AWS_ENDPOINT_URL and the customer side through service-specific endpoint variables (bench.lambda_pool).
+no account's wall time would be its quota's. For the same reason DynamoDB has a process of its own beside
+S3 and EventBridge: a first sweep writes tens of thousands of items and thousands of snapshots, and one
+interpreter serving both answered each scan's writes late, which AWS's services do not. The Lambda
+environments reach S3 and EventBridge through AWS_ENDPOINT_URL, DynamoDB through AWS_ENDPOINT_URL_DYNAMODB,
+and the customer side through its own service-specific endpoint variables (bench.lambda_pool).
 
 Commands: {"op": "synthetic_round", ...} writes a round of fleet-scale Map results straight into this process's
 moto (bench.fleet_results), with change sets copied from those a measured sweep stored here; {"op": "reset"};
@@ -126,8 +129,8 @@ def main() -> None:
     emulator.stop()
 
 
-class VendorEmulator:
-    """The parent's handle on the vendor-side emulator process."""
+class _EmulatorProcess:
+    """One emulator process and its command line."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -170,6 +173,32 @@ class VendorEmulator:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+class VendorEmulator:
+    """The parent's handle on the vendor side: S3 and EventBridge at `url`, DynamoDB at `dynamodb_url`."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._main = _EmulatorProcess(env)
+        try:
+            self._dynamodb = _EmulatorProcess(env)
+        except BaseException:
+            self._main.close()
+            raise
+        self.url = self._main.url
+        self.dynamodb_url = self._dynamodb.url
+
+    def command(self, op: str, **fields: Any) -> dict[str, Any]:
+        """A command for the S3 side (synthetic rounds are written into its moto); `reset` resets both."""
+        if op == "reset":
+            self._dynamodb.command(op)
+        return self._main.command(op, **fields)
+
+    def close(self) -> None:
+        try:
+            self._main.close()
+        finally:
+            self._dynamodb.close()
 
 
 if __name__ == "__main__":

@@ -65,9 +65,14 @@ SCANNED_PATHS = (
     "/restapis/*/stages",  # GetStages
     "/restapis/*/authorizers",  # GetAuthorizers
     "/restapis/*/stages/*/exports/*",  # GetExport, when the vendor enables OpenAPI exports
-    "/domainnames",  # GetDomainNames, v1 and v2
+    "/restapis/*/requestvalidators",  # GetRequestValidators, for APIs whose methods reference one
+    "/domainnames",  # GetDomainNames, v1 and v2, own and shared private domains
     "/domainnames/*/basepathmappings",  # GetBasePathMappings
     "/domainnames/*/apimappings",  # GetApiMappings
+    "/domainnames/*/routingrules",  # ListRoutingRules, for domains that route by rules
+    "/domainnameaccessassociations",  # GetDomainNameAccessAssociations, where the region has a private domain
+    "/clientcertificates",  # GetClientCertificates (without the PEM), in regions with APIs
+    "/account",  # GetAccount (the CloudWatch role), in regions with APIs
     "/vpclinks",  # GetVpcLinks, v1 and v2
     "/usageplans",  # GetUsagePlans (plans only; their keys are denied)
     "/apis",  # GetApis
@@ -77,6 +82,20 @@ SCANNED_PATHS = (
     "/apis/*/stages",  # GetStages
     "/apis/*/exports/*",  # ExportApi, when the vendor enables OpenAPI exports
 )
+
+
+# A private custom domain's IAM resource names the account that owns it (…:apigateway:<region>:<account>:/domainnames/
+# <name>+<id>…), unlike every other API Gateway path: its reads are granted in that form too.
+ACCOUNT_SCOPED_PREFIXES = ("/domainnames", "/domainnameaccessassociations", "/*")
+
+
+def _resources(paths: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in paths:
+        found.append(f"arn:{Aws.PARTITION}:apigateway:*::{path}")
+        if path.startswith(ACCOUNT_SCOPED_PREFIXES):
+            found.append(f"arn:{Aws.PARTITION}:apigateway:*:{Aws.ACCOUNT_ID}:{path}")
+    return found
 
 
 class CustomerAccessStack(Stack):
@@ -280,7 +299,7 @@ class CustomerAccessStack(Stack):
         self, construct_id: str, paths: tuple[str, ...], condition: ICfnConditionExpression, reason: str
     ) -> iam.Policy:
         """apigateway:GET on these paths, attached to the role only under `condition` (a scope of the role)."""
-        resources = [f"arn:{Aws.PARTITION}:apigateway:*::{path}" for path in paths]
+        resources = _resources(paths)
         policy = iam.Policy(
             self,
             construct_id,
@@ -294,9 +313,12 @@ class CustomerAccessStack(Stack):
         Validations.of(policy).acknowledge(
             *(
                 Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:*::{path}]", reason=reason
+                    id="AwsSolutions-IAM5[Resource::"
+                    + resource.replace(Aws.PARTITION, "<AWS::Partition>").replace(Aws.ACCOUNT_ID, "<AWS::AccountId>")
+                    + "]",
+                    reason=reason,
                 )
-                for path in paths
+                for resource in resources
             )
         )
         return policy

@@ -68,6 +68,7 @@ LIBRARY = PROJECT_ROOT / "layers" / "python" / "api_discovery"
 # The library's packages that no Lambda runs: the CLI, reports, the local runner, the emulator and the demo.
 NOT_SHIPPED = ("local",)
 LAYER_REQUIREMENTS = PROJECT_ROOT / "layers" / "requirements.txt"
+PINS = PROJECT_ROOT / "requirements.txt"
 
 
 @jsii.implements(ILocalBundling)
@@ -91,14 +92,24 @@ def _not_shipped(folder: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def layer_requirements() -> dict[str, str]:
-    pins = {}
-    for raw in LAYER_REQUIREMENTS.read_text().splitlines():
+def _requirements(path: Path) -> dict[str, str]:
+    """name -> pinned version ('' for a name alone), of a requirements file's plain lines."""
+    found = {}
+    for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("-"):
             name, _, version = line.partition("==")
-            pins[name.strip()] = version.strip()
-    return pins
+            found[name.split("[", 1)[0].strip().lower()] = version.strip()
+    return found
+
+
+def layer_requirements() -> dict[str, str]:
+    """What the layer ships, each at requirements.txt's pin, or as installed when requirements.txt pins none."""
+    pins = _requirements(PINS)
+    shipped = {}
+    for name in _requirements(LAYER_REQUIREMENTS):
+        shipped[name] = pins.get(name) or metadata.version(name)
+    return shipped
 
 
 def copy_distribution(name: str, version: str, target: Path) -> None:

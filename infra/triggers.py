@@ -29,7 +29,18 @@ CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 # (API keys, documentation, caches: api_discovery.cloudtrail.IGNORED): a list of the hundred names themselves
 # would pass EventBridge's 2,048 characters for a pattern. tests/infra/test_event_patterns.py holds these
 # against the library's list.
-API_GATEWAY_CHANGE_PREFIXES = ("Create", "Update", "Delete", "Put", "Import", "Reimport", "Tag", "Untag", "Reject")
+API_GATEWAY_CHANGE_PREFIXES = (
+    "Create",
+    "Update",
+    "Delete",
+    "Put",
+    "Import",
+    "Reimport",
+    "Tag",
+    "Untag",
+    "Reject",
+    "Generate",
+)
 
 
 def api_gateway_change_pattern() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -131,6 +132,23 @@ def test_library_layer_is_the_layers_folder_for_python_313_arm64(discovery: Temp
     assert (staged / "python" / "policyuniverse" / "__init__.py").is_file()
     assert not list(staged.rglob("__pycache__")), "bytecode caches must not ship in the layer"
     assert not list(staged.rglob("*.egg-info")), "packaging metadata must not ship in the layer"
+
+
+def test_the_layer_ships_the_pinned_botocore_that_knows_the_2026_fields(synth: Synthesized) -> None:
+    """The runtime's own botocore is older and drops what it does not know (a REST JWT authorizer's
+    jwtConfiguration, a domain's routingMode): the layer carries requirements.txt's pin."""
+    staged = staged_layer(synth)
+    pinned = next(
+        line.split("==")[1]
+        for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+        if line.startswith("botocore==")
+    )
+    assert list(staged.glob(f"botocore-{pinned}.dist-info"))
+    model = gzip.decompress(
+        (staged / "botocore" / "data" / "apigateway" / "2015-07-09" / "service-2.json.gz").read_bytes()
+    )
+    shapes = json.loads(model)["shapes"]
+    assert "jwtConfiguration" in shapes["Authorizer"]["members"] and "routingMode" in shapes["DomainName"]["members"]
 
 
 # What a Lambda has besides our layer: the Python runtime's boto3, and AWS's Powertools layer ([all] extras).

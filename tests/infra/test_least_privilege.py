@@ -103,6 +103,13 @@ def access_role(template: Mapping[str, Any], **parameters: str) -> _Role:
 KEY_DENIES = {("apigateway:GET", f"arn:aws:apigateway:*::{path}") for path in API_KEY_PATHS}
 
 
+def _granted(paths: tuple[str, ...]) -> set[tuple[str, str]]:
+    """apigateway:GET on the paths, and on the private domains' own form (their ARN names the account)."""
+    found = {("apigateway:GET", f"arn:aws:apigateway:*::{path}") for path in paths}
+    owned = [p for p in paths if p == "/*" or p.startswith(("/domainnames", "/domainnameaccessassociations"))]
+    return found | {("apigateway:GET", f"arn:aws:apigateway:*:<AWS::AccountId>:{path}") for path in owned}
+
+
 def test_the_customer_chooses_the_scope_and_security_audit_is_the_default(customer_json: dict[str, Any]) -> None:
     parameter = customer_json["Parameters"]["AccessScope"]
     assert parameter["AllowedValues"] == list(ACCESS_SCOPES) == ["SecurityAudit", "ApiGatewayOnly"]
@@ -113,14 +120,14 @@ def test_the_customer_chooses_the_scope_and_security_audit_is_the_default(custom
 def test_the_security_audit_scope_is_the_seed_role(customer_json: dict[str, Any]) -> None:
     role = access_role(customer_json, AccessScope="SecurityAudit")
     assert role.managed == ["arn:aws:iam::aws:policy/SecurityAudit"]
-    assert role.allowed == {("apigateway:GET", "arn:aws:apigateway:*::/*")}
+    assert role.allowed == _granted(("/*",))
     assert role.denied == KEY_DENIES
 
 
 def test_the_api_gateway_only_scope_reads_the_scanned_paths_and_nothing_else(customer_json: dict[str, Any]) -> None:
     role = access_role(customer_json, AccessScope="ApiGatewayOnly")
     assert role.managed == []
-    assert role.allowed == {("apigateway:GET", f"arn:aws:apigateway:*::{path}") for path in SCANNED_PATHS}
+    assert role.allowed == _granted(SCANNED_PATHS)
     assert role.denied == KEY_DENIES
 
 

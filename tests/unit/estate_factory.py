@@ -71,6 +71,7 @@ def api(
     default_endpoint: bool = True,
     policy: dict[str, Any] | None = None,
     name: str | None = None,
+    **extra: Any,
 ) -> Api:
     return Api(
         kind=kind,
@@ -81,6 +82,7 @@ def api(
         resource_policy=policy,
         routes=routes if routes is not None else [route()],
         stages=stages if stages is not None else [stage()],
+        **extra,
     )
 
 
@@ -110,6 +112,7 @@ def snapshot(
     at: str = "2026-01-01T00:00:00.000000Z",
     errors: list[ScanError] | None = None,
     region: str = REGION,
+    **extra: Any,
 ) -> Snapshot:
     """A snapshot as the scanner finishes it: exposure on every route, findings evaluated."""
     assessed = [exposure.assess_api(api, domains or []) for api in apis]
@@ -123,6 +126,7 @@ def snapshot(
         apis=assessed,
         domains=domains or [],
         usage_plans=usage_plans or [],
+        **extra,
     )
     return raw.model_copy(update={"findings": findings.evaluate(raw)})
 

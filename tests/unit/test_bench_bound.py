@@ -33,7 +33,11 @@ def test_minimum_of_the_issue_scenario() -> None:
     assert calls["apigatewayv2:GetRoutes"] == calls["apigatewayv2:GetIntegrations"] == 100
     assert calls["apigatewayv2:GetAuthorizers"] == calls["apigatewayv2:GetStages"] == 100
     assert calls["apigateway:GetBasePathMappings"] == calls["apigatewayv2:GetApiMappings"] == 4
-    assert sum(calls.values()) == 1 + 600 + 1 + 400 + 2 + 8 + 3
+    # A region with APIs also reads its account settings, client certificates and own VPC endpoint associations:
+    # 3 calls, none per API.
+    assert calls["apigateway:GetAccount"] == calls["apigateway:GetClientCertificates"] == 1
+    assert calls["apigateway:GetDomainNameAccessAssociations"] == 1
+    assert sum(calls.values()) == 1 + 600 + 1 + 400 + 2 + 8 + 3 + 3
     assert "GetMethod" not in str(calls)
 
 

@@ -102,13 +102,17 @@ RESCANS: dict[str, Names] = {
     ),
     **dict.fromkeys(["CreateVpcLink", "UpdateVpcLink", "DeleteVpcLink"], "vpc_links"),
     **dict.fromkeys(["TagResource", "UntagResource"], "tagged"),
-    # Access to private domains is keyed by their ARN, and the account's settings hold for every API.
+    # Access to private domains is keyed by their ARN, and the account's settings and client certificates are
+    # region-wide: a full scan of the region reads them again.
     **dict.fromkeys(
         [
             "CreateDomainNameAccessAssociation",
             "DeleteDomainNameAccessAssociation",
             "RejectDomainNameAccessAssociation",
             "UpdateAccount",
+            "GenerateClientCertificate",
+            "UpdateClientCertificate",
+            "DeleteClientCertificate",
         ],
         "region",
     ),
@@ -133,10 +137,6 @@ IGNORED: dict[str, str] = {
         f"documentation: {_NOT_INVENTORIED}",
     ),
     **dict.fromkeys(["CreateModel", "UpdateModel", "DeleteModel"], f"request and response models: {_NOT_INVENTORIED}"),
-    **dict.fromkeys(
-        ["GenerateClientCertificate", "UpdateClientCertificate", "DeleteClientCertificate"],
-        "client certificates: stages name theirs by id, and that id is read with the stage",
-    ),
     **dict.fromkeys(
         ["FlushStageCache", "FlushStageAuthorizersCache", "ResetAuthorizersCache"], "empties a cache: nothing changes"
     ),
@@ -180,7 +180,7 @@ READS = frozenset(
 
 # The first words of every name in RESCANS: the event rules match on these (a list of a hundred names would
 # pass EventBridge's 2,048-character limit on a pattern), and `resource_of` drops what IGNORED holds.
-RULE_PREFIXES = ("Create", "Update", "Delete", "Put", "Import", "Reimport", "Tag", "Untag", "Reject")
+RULE_PREFIXES = ("Create", "Update", "Delete", "Put", "Import", "Reimport", "Tag", "Untag", "Reject", "Generate")
 
 # The ids in a request, as API Gateway's CloudTrail records spell them.
 _REST_ID = ("restApiId", "restapi_id")

@@ -57,10 +57,14 @@ def test_every_call_of_a_whole_scan_is_an_allowed_read(
         assert action == "apigateway:GET", f"{operation} needs {action}"
         if not allowed_by_security_audit(action, resource):
             outside_security_audit.add(resource)
-    # These two reads are why the customer role adds apigateway:GET beside SecurityAudit.
+    # These reads are why the customer role adds apigateway:GET beside SecurityAudit (GetClientCertificates and
+    # GetRequestValidators are in SecurityAudit).
     assert outside_security_audit == {
         "arn:aws:apigateway:*::/domainnames/*/basepathmappings",
+        "arn:aws:apigateway:*::/domainnames/*/routingrules",
+        "arn:aws:apigateway:*::/domainnameaccessassociations",
         "arn:aws:apigateway:*::/usageplans",
+        "arn:aws:apigateway:*::/account",
     }
 
 
@@ -68,7 +72,8 @@ def test_the_allow_list_is_exactly_what_a_whole_scan_sends(
     fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Every account and region of the demo estate (REST, HTTP and WebSocket APIs, both kinds of custom domain
-    with mappings, both kinds of VPC link, usage plans), with OpenAPI exports on: the operations sent are the
+    with mappings, a routing rule, a private domain with its VPC endpoint associations, request validators, both
+    kinds of VPC link, usage plans, client certificates), with OpenAPI exports on: the operations sent are the
     customer session's allow-list, no more (the guard would refuse it and the scan would not be complete) and
     no less (the list would hold an operation no collector uses)."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_emulator.url)

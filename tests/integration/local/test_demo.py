@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from api_discovery.analysis.findings import CATALOGUE
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.cli import app
+
+SURFACE_RULES = {
+    "cors-wildcard-with-credentials",
+    "cors-wildcard-on-authenticated-api",
+    "stage-variable-secret",
+    "integration-tls-verification-off",
+    "rest-endpoint-legacy-tls",
+    "method-logs-or-caches-data",
+    "logging-without-cloudwatch-role",
+    "dualstack-policy-ipv4-only",
+    "private-domain-cross-account-access",
+    "client-certificate-expiring",
+}
 
 
 def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None:
@@ -28,3 +43,12 @@ def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None
     assert store.keys("runs/") and store.keys("manifests/")
     assert (tmp_path / "report.html").is_file() and len(store.keys("changes/")) == 4
     assert "Events on the emulator's bus:" in result.output and "Target Scan Failed 2" in result.output
+
+    # The demo shows each rule of the 2024-2026 surface at least once; no secret value is stored.
+    shown = {f.rule_id for s in snapshots for f in s.findings}
+    assert set(CATALOGUE) >= SURFACE_RULES
+    assert SURFACE_RULES - shown == set()
+    assert "Pr0d-Ledger-2026!" not in result.output and "AKIAIOSFODNN7EXAMPLE" not in result.output
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        assert b"Pr0d-Ledger-2026!" not in data and b"AKIAIOSFODNN7EXAMPLE" not in data, path

@@ -254,6 +254,10 @@ def test_reset_forgets_resources_rules_and_requests(fresh_emulator: Emulator) ->
 # --- the demo estate ---------------------------------------------------------------------------------------
 
 
+def _private_id(domain: dict[str, Any]) -> dict[str, str]:
+    return {"domainNameId": domain["domainNameId"]} if domain.get("domainNameId") else {}
+
+
 def _inventory(url: str, account: str, region: str) -> TargetCounts:
     """Count what the emulator holds for one target, reading every list to its end."""
     session = account_session(url, account)
@@ -261,9 +265,14 @@ def _inventory(url: str, account: str, region: str) -> TargetCounts:
     v2 = session.client("apigatewayv2", region_name=region, endpoint_url=url)
     rest = _all(ag, "get_rest_apis", "items")
     v2_apis = _all(v2, "get_apis", "Items")
-    v1_domains = [d["domainName"] for d in _all(ag, "get_domain_names", "items")]
+    v1_listed = _all(ag, "get_domain_names", "items")
+    v1_domains = [d["domainName"] for d in v1_listed]
     v2_domains = [d["DomainName"] for d in _all(v2, "get_domain_names", "Items")]
-    mappings = sum(len(_all(ag, "get_base_path_mappings", "items", domainName=d)) for d in v1_domains)
+    # A private domain's mappings are read by its id as well.
+    mappings = sum(
+        len(_all(ag, "get_base_path_mappings", "items", domainName=d["domainName"], **_private_id(d)))
+        for d in v1_listed
+    )
     for domain in v2_domains:
         page: Any = {"NextToken": None}
         while "NextToken" in page:  # GetApiMappings has no botocore paginator
@@ -316,14 +325,17 @@ def _check_rest(ag: Any) -> dict[str, dict[str, Any]]:
         for r in _all(ag, "get_resources", "items", restApiId=orders, embed=["methods"])
         for m in r.get("resourceMethods", {}).values()
     ]
-    assert {m["authorizationType"] for m in methods} == {"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"}
+    assert {m["authorizationType"] for m in methods} == {"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS", "JWT"}
     integrations = [m["methodIntegration"] for m in methods]
     assert {i["type"] for i in integrations} == {"AWS_PROXY", "HTTP_PROXY", "MOCK"}
     (vpc_link,) = ag.get_vpc_links()["items"]
     assert [i["connectionId"] for i in integrations if i.get("connectionType") == "VPC_LINK"] == [vpc_link["id"]]
     assert any(m["apiKeyRequired"] for m in methods)
     assert any(m.get("requestValidatorId") for m in methods)
-    assert {a["type"] for a in ag.get_authorizers(restApiId=orders)["items"]} == {"TOKEN", "COGNITO_USER_POOLS"}
+    authorizers = ag.get_authorizers(restApiId=orders)["items"]
+    assert {a["type"] for a in authorizers} == {"TOKEN", "COGNITO_USER_POOLS", "JWT"}
+    (jwt,) = [a for a in authorizers if a["type"] == "JWT"]
+    assert jwt["jwtConfiguration"]["issuers"][0]["issuer"].startswith("https://cognito-idp.")
 
     stages = _by_name(ag.get_stages(restApiId=orders)["item"], "stageName")
     prod = stages["prod"]

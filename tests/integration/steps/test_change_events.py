@@ -155,7 +155,8 @@ def test_changes_reach_subscribers_once_and_partial_scans_never_remove(
     resolved = _findings(received, "Finding Resolved")
     assert f"public-route-unauthenticated@rest/{orders.id} GET /orders" in resolved
     assert f"stage-tracing-off@rest/{orders.id}/prod" in resolved
-    assert f"http-route-unauthorized@http/{payments} GET /pay" in resolved
+    # A public HTTP route without authorization is one finding, not also http-route-unauthorized.
+    assert f"public-route-unauthenticated@http/{payments} GET /pay" in resolved
     assert f"public-route-unauthenticated@rest/{orders.id} POST /orders" in _findings(received, "Finding Opened")
 
     # Run 2's publishing runs again (a retried Lambda, a redriven Map): nothing new is sent.

@@ -164,3 +164,82 @@ def test_change_keys_are_stable_and_distinct() -> None:
     first, second = compute_changes(old, new), compute_changes(old, new)
     assert [c.key for c in first] == [c.key for c in second]
     assert len({c.key for c in first}) == len(first)
+
+
+def test_a_rename_is_a_change_and_api_changed_says_from_what_to_what() -> None:
+    from api_discovery.events.models import ApiChanged, target_events  # noqa: PLC0415 - only this test sends
+    from api_discovery.store.tracking import ChangeSet  # noqa: PLC0415
+
+    old = snapshot([api(name="orders")])
+    new = _later([api(name='orders "v2" <b>')])
+    changes = compute_changes(old, new)
+    assert _types(changes) == [("api_renamed", 'orders "v2" <b>')]
+    (renamed,) = changes
+    assert (renamed.before, renamed.after) == ({"name": "orders"}, {"name": 'orders "v2" <b>'})
+    change_set = ChangeSet(
+        run_id=new.run_id,
+        account_id=new.account_id,
+        region=new.region,
+        scanned_at=new.scanned_at,
+        status="complete",
+        snapshot_key="snapshots/k",
+        snapshot_uri="s3://bucket/snapshots/k",
+        baseline="previous-complete",
+        changes=changes,
+        apis=[{"kind": "REST", "id": "r1", "name": 'orders "v2" <b>'}],
+    )
+    (event,) = target_events(change_set)
+    assert isinstance(event.detail, ApiChanged)
+    assert event.detail.changes[0].note == 'renamed from "orders" to "orders \\"v2\\" <b>"'
+
+
+def test_private_domains_routing_and_access_are_changes_of_their_own() -> None:
+    from api_discovery.inventory.model import AccessAssociation, RoutingRule  # noqa: PLC0415
+
+    rule = RoutingRule(id="x", priority=1, api_id="r1", stage="prod", headers=["x-v: 2"])
+    peer = AccessAssociation(arn="arn:1", source="vpce-1", source_type="VPCE", source_account="999999999999")
+    public = domain("a.example.com", ("", "r1", "prod"))
+    private = domain("a.example.com", ("", "r1", "prod"), domain_name_id="abc", endpoint_type="PRIVATE")
+    old = snapshot([api()], domains=[public, private])
+    routed = public.model_copy(update={"routing_mode": "ROUTING_RULE_THEN_API_MAPPING", "routing_rules": [rule]})
+    reached = private.model_copy(update={"access_associations": [peer]})
+    changes = compute_changes(old, _later([api()], domains=[routed, reached]))
+    assert _types(changes) == [
+        ("domain_access_changed", "a.example.com+abc"),
+        ("domain_routing_changed", "a.example.com"),
+    ]
+
+
+def test_fields_read_since_an_older_snapshot_are_not_changes() -> None:
+    # The stored view predates timeouts and TLS settings: reading them for the first time changes nothing.
+    old = snapshot([api(routes=[route(integration=Integration(type="HTTP", target="https://b"))])])
+    read_now = Integration(type="HTTP", target="https://b", timeout_ms=29000, tls_skip_verification=False)
+    assert compute_changes(old, _later([api(routes=[route(integration=read_now)])])) == []
+    # Once known, a change of the field is a change.
+    known = snapshot([api(routes=[route(integration=read_now)])])
+    skipped = read_now.model_copy(update={"tls_skip_verification": True})
+    changes = compute_changes(known, _later([api(routes=[route(integration=skipped)])]))
+    assert [c.type for c in changes if c.type.startswith("route")] == ["route_integration_changed"]
+
+
+def test_a_finding_a_narrowed_rule_no_longer_raises_is_resolved_as_rule_changed() -> None:
+    routes = [route("*", key, auth="NONE") for key in ("$connect", "sendMessage")]
+    ws = api("w1", "WEBSOCKET", routes=routes)
+    old = snapshot([ws])
+    # As a catalogue before version 2 judged it: one public-route-unauthenticated finding per route.
+    legacy = [
+        f.model_copy(update={"rule_id": "public-route-unauthenticated", "resource": f"websocket/w1 {r.path}"})
+        for f in old.findings[:1]
+        for r in routes
+    ]
+    stored = old.model_copy(update={"findings": old.findings + legacy, "catalogue": 1})
+    current = _later([ws]).model_copy(update={"catalogue": 2})
+    resolved = [c for c in compute_changes(stored, current) if c.type == "finding_resolved"]
+    assert sorted(c.subject for c in resolved) == [
+        "public-route-unauthenticated@websocket/w1 $connect",
+        "public-route-unauthenticated@websocket/w1 sendMessage",
+    ]
+    assert all(c.rule_changed for c in resolved)
+    # Under one catalogue, a finding that goes away is fixed.
+    fixed = compute_changes(stored.model_copy(update={"catalogue": 2}), current)
+    assert [c.rule_changed for c in fixed if c.type == "finding_resolved"] == [False, False]

@@ -7,11 +7,61 @@ from collections.abc import Callable
 import pytest
 
 from api_discovery.analysis.findings import CATALOGUE, evaluate, finding_key
-from api_discovery.inventory.model import Snapshot, Throttle
-from tests.unit.estate_factory import OPEN_POLICY, VPCE_POLICY, api, domain, route, snapshot, stage, usage_plan
+from api_discovery.inventory.model import (
+    AccessAssociation,
+    AccountSettings,
+    ClientCertificate,
+    Domain,
+    Integration,
+    MethodSettings,
+    SecretVariable,
+    Snapshot,
+    Throttle,
+)
+from tests.unit.estate_factory import (
+    ACCOUNT,
+    OPEN_POLICY,
+    VPCE_POLICY,
+    api,
+    domain,
+    route,
+    snapshot,
+    stage,
+    usage_plan,
+)
 
 Case = Callable[[], Snapshot]
 MTLS = "s3://trust/store.pem"
+PEER = "999999999999"
+ROLE = "arn:aws:iam::111111111111:role/apigateway-logs"
+AT = "2026-01-01T00:00:00.000000Z"
+
+
+def _ip_policy(*ranges: str) -> dict[str, object]:
+    condition = {"IpAddress": {"aws:SourceIp": list(ranges)}}
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}
+    return {"Version": "2012-10-17", "Statement": [{**statement, "Condition": condition}]}
+
+
+def _preflight(origin: str = "*", credentials: bool = True) -> Integration:
+    return Integration(
+        type="MOCK", target=None, cors_preflight=True, cors_allow_origin=origin, cors_allow_credentials=credentials
+    )
+
+
+def _private(*associations: tuple[str, str]) -> list[Domain]:
+    found = [
+        AccessAssociation(
+            arn=f"arn:aws:apigateway:eu-west-1:{a}:/x/{v}", source=v, source_type="VPCE", source_account=a
+        )
+        for a, v in associations
+    ]
+    return [domain("ledger.internal", ("", "r1", "prod"), domain_name_id="abc123", access_associations=found)]
+
+
+def _certificate(expires: str) -> ClientCertificate:
+    return ClientCertificate(id="cert1", expiration_date=expires)
+
 
 # rule id -> (raises it, does not raise it): the two differ in the one fact the rule is about.
 CASES: dict[str, tuple[Case, Case]] = {
@@ -83,7 +133,8 @@ CASES: dict[str, tuple[Case, Case]] = {
         lambda: snapshot([api("w1", "WEBSOCKET", routes=[route("*", "$connect", auth="CUSTOM")])]),
     ),
     "http-route-unauthorized": (
-        lambda: snapshot([api("h1", "HTTP", routes=[route(auth="NONE")])]),
+        # Not public (no stage yet): public-route-unauthenticated does not say it already.
+        lambda: snapshot([api("h1", "HTTP", routes=[route(auth="NONE")], stages=[])]),
         lambda: snapshot([api("h1", "HTTP", routes=[route(auth="JWT")])]),
     ),
     "api-key-without-throttled-usage-plan": (
@@ -94,6 +145,63 @@ CASES: dict[str, tuple[Case, Case]] = {
             [api(routes=[route(api_key_required=True)])],
             usage_plans=[usage_plan("p1", "r1", "prod", Throttle(burst_limit=10, rate_limit=5.0))],
         ),
+    ),
+    "cors-wildcard-with-credentials": (
+        lambda: snapshot([api(routes=[route("OPTIONS", auth="NONE", integration=_preflight())])]),
+        lambda: snapshot([api(routes=[route("OPTIONS", auth="NONE", integration=_preflight("https://a.example"))])]),
+    ),
+    "cors-wildcard-on-authenticated-api": (
+        lambda: snapshot([api(routes=[route(), route("OPTIONS", auth="NONE", integration=_preflight("*", False))])]),
+        lambda: snapshot(
+            [
+                api(
+                    routes=[
+                        route(),
+                        route("OPTIONS", auth="NONE", integration=_preflight("https://a.example", False)),
+                    ]
+                )
+            ]
+        ),
+    ),
+    "stage-variable-secret": (
+        lambda: snapshot([api(stages=[stage(secret_variables=[SecretVariable(name="dbPassword", detector="x")])])]),
+        lambda: snapshot([api(stages=[stage(variable_names=["dbHost"])])]),
+    ),
+    "integration-tls-verification-off": (
+        lambda: snapshot(
+            [api(routes=[route(integration=Integration(type="HTTP", target="https://b", tls_skip_verification=True))])]
+        ),
+        lambda: snapshot(
+            [api(routes=[route(integration=Integration(type="HTTP", target="https://b", tls_skip_verification=False))])]
+        ),
+    ),
+    "rest-endpoint-legacy-tls": (
+        lambda: snapshot([api(security_policy="TLS_1_0")]),
+        lambda: snapshot([api(security_policy="TLS_1_0", default_endpoint=False)]),
+    ),
+    "method-logs-or-caches-data": (
+        lambda: snapshot(
+            [api(stages=[stage(method_settings=[MethodSettings(key="~1items/GET", data_trace_enabled=True)])])]
+        ),
+        lambda: snapshot(
+            [api(stages=[stage(method_settings=[MethodSettings(key="~1items/GET", metrics_enabled=True)])])]
+        ),
+    ),
+    "logging-without-cloudwatch-role": (
+        lambda: snapshot([api(stages=[stage()])], account_settings=AccountSettings(cloudwatch_role_arn=None)),
+        lambda: snapshot([api(stages=[stage()])], account_settings=AccountSettings(cloudwatch_role_arn=ROLE)),
+    ),
+    "dualstack-policy-ipv4-only": (
+        lambda: snapshot([api(ip_address_type="dualstack", policy=_ip_policy("203.0.113.0/24"))]),
+        lambda: snapshot([api(ip_address_type="dualstack", policy=_ip_policy("203.0.113.0/24", "2001:db8::/32"))]),
+    ),
+    "private-domain-cross-account-access": (
+        lambda: snapshot([api(endpoint="PRIVATE", policy=VPCE_POLICY)], domains=_private((PEER, "vpce-peer"))),
+        lambda: snapshot([api(endpoint="PRIVATE", policy=VPCE_POLICY)], domains=_private((ACCOUNT, "vpce-own"))),
+    ),
+    "client-certificate-expiring": (
+        lambda: snapshot([api()], client_certificates=[_certificate("2026-01-20T00:00:00.000000Z")], at=AT),
+        lambda: snapshot([api()], client_certificates=[_certificate("2026-03-20T00:00:00.000000Z")], at=AT),
     ),
 }
 
@@ -119,6 +227,20 @@ def test_the_rule_raises_on_its_positive_case(rule_id: str) -> None:
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_the_rule_stays_quiet_on_its_negative_case(rule_id: str) -> None:
     assert rule_id not in _rules(CASES[rule_id][1]())
+
+
+def test_a_preflight_that_echoes_the_origin_allows_every_origin() -> None:
+    echo = _preflight("method.request.header.Origin", True)
+    (found,) = [
+        f
+        for f in snapshot([api(routes=[route("OPTIONS", auth="NONE", integration=echo)])]).findings
+        if f.rule_id.startswith("cors")
+    ]
+    assert (found.rule_id, found.evidence["allow_origin"]) == ("cors-wildcard-with-credentials", "reflected Origin")
+
+
+def test_account_settings_not_read_are_unknown_not_a_missing_role() -> None:
+    assert "logging-without-cloudwatch-role" not in _rules(snapshot([api(stages=[stage()])], account_settings=None))
 
 
 def test_a_well_configured_api_raises_nothing() -> None:

@@ -110,10 +110,11 @@ def test_no_read_that_returns_api_key_values_is_sent(
     [
         ("apigateway", "get_api_keys", {}),  # a read, but of API keys: never needed, even without their values
         ("apigateway", "get_sdk", {"restApiId": "a", "stageName": "prod", "sdkType": "javascript"}),
-        ("apigateway", "get_client_certificates", {}),
+        ("apigateway", "get_client_certificate", {"clientCertificateId": "c"}),  # one with its PEM
         ("apigateway", "get_rest_api", {"restApiId": "a"}),
         ("apigateway", "get_models", {"restApiId": "a"}),
-        ("apigateway", "get_account", {}),
+        ("apigateway", "get_request_validator", {"restApiId": "a", "requestValidatorId": "v"}),
+        ("apigatewayv2", "get_routing_rule", {"DomainName": "d.example.com", "RoutingRuleId": "r"}),
         ("apigatewayv2", "get_api", {"ApiId": "a"}),
         ("apigatewayv2", "get_models", {"ApiId": "a"}),
     ],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from api_discovery.analysis import findings
-from api_discovery.inventory.model import Api, Finding, RouteExposure, ScanError, Snapshot
+from api_discovery.inventory.model import Api, Finding, RouteExposure, ScanError, Snapshot, essential
 
 API_LISTS = ("restapis", "v2/apis")
 USAGE_PLAN_RULES = frozenset({"api-key-without-throttled-usage-plan"})  # judged from the usage plans
@@ -69,7 +69,8 @@ def _unknown(api: Api, reason: str) -> Api:
 
 def assess(snapshot: Snapshot) -> Snapshot:
     """The snapshot with the verdicts of what it did not read withheld, and only the findings it can stand by."""
-    found = gaps(snapshot.errors)
+    snapshot = snapshot.model_copy(update={"catalogue": findings.CATALOGUE_VERSION})
+    found = gaps(essential(snapshot.errors))
     if not found:
         return snapshot.model_copy(update={"findings": findings.evaluate(snapshot)})
     reasons = {api.id: why for api in snapshot.apis if (why := withheld(api, found))}

@@ -15,13 +15,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from api_discovery.analysis.findings import finding_key
-from api_discovery.inventory.model import Api, Domain, Route, Snapshot, Stage
+from api_discovery.analysis.findings import NARROWED, finding_key
+from api_discovery.inventory.model import Api, Domain, Route, Snapshot, Stage, essential, unjudged
 from api_discovery.inventory.snapshots import canonical_json
 
 ChangeType = Literal[
     "api_added",
     "api_removed",
+    "api_renamed",
     "endpoint_type_changed",
     "default_endpoint_changed",
     "resource_policy_changed",
@@ -37,6 +38,8 @@ ChangeType = Literal[
     "domain_removed",
     "domain_tls_changed",
     "domain_mappings_changed",
+    "domain_routing_changed",
+    "domain_access_changed",
     "finding_opened",
     "finding_resolved",
 ]
@@ -53,6 +56,11 @@ STAGE_SETTINGS = (
     "cache_encrypted",
 )
 _AUTHORIZATION = ("authorization_type", "authorizer_id", "authorization_scopes", "api_key_required")
+_DOMAIN_PARTS: tuple[tuple[ChangeType, tuple[str, ...]], ...] = (
+    ("domain_routing_changed", ("routing_mode", "routing_rules")),
+    ("domain_access_changed", ("policy", "management_policy", "access_associations")),
+)
+_INTEGRATION_SINCE_V1 = ("type", "target", "connection_type", "connection_id")
 _ROUTE_PARTS: tuple[tuple[ChangeType, tuple[str, ...]], ...] = (
     ("route_authorization_changed", _AUTHORIZATION),
     ("route_integration_changed", ("integration",)),
@@ -72,6 +80,8 @@ class Change(BaseModel):
     # Found by a sweep of an account that forwards its change events: no event announced it (one was lost,
     # or the forwarder is off), so the inventory was stale until now.
     drift: bool = False
+    # A resolved finding that a newer catalogue no longer raises for a fact that did not change.
+    rule_changed: bool = False
 
     @property
     def key(self) -> str:
@@ -121,6 +131,8 @@ def api_summary(api: Api) -> dict[str, Any]:
 
 
 def api_changes(old: Api, new: Api) -> Iterator[Change]:
+    if old.name != new.name:
+        yield _api_change("api_renamed", new, {"name": old.name}, {"name": new.name})
     api_fields: tuple[tuple[ChangeType, str], ...] = (
         ("endpoint_type_changed", "endpoint_type"),
         ("default_endpoint_changed", "default_endpoint_enabled"),
@@ -144,6 +156,8 @@ def _route_changes(old: Api, new: Api) -> Iterator[Change]:
             continue
         for change_type, fields in _ROUTE_PARTS:
             old_part, new_part = _pick(was, fields), _pick(route, fields)
+            if change_type == "route_integration_changed":
+                old_part, new_part = _known_integration(old_part, new_part)
             if old_part != new_part:
                 yield _route_change(change_type, new, subject, old_part, new_part)
         old_verdict, new_verdict = _verdict(was), _verdict(route)
@@ -185,8 +199,8 @@ def _stage_changes(old: Api, new: Api) -> Iterator[Change]:
 
 
 def domain_changes(old: list[Domain], new: list[Domain], *, removals: bool = True) -> Iterator[Change]:
-    before = {d.name: d for d in old}
-    after = {d.name: d for d in new}
+    before = {d.key: d for d in old}
+    after = {d.key: d for d in new}
     for name, domain in after.items():
         was = before.get(name)
         if was is None:
@@ -204,6 +218,10 @@ def domain_changes(old: list[Domain], new: list[Domain], *, removals: bool = Tru
                 {"mappings": [m.model_dump() for m in was.mappings]},
                 {"mappings": [m.model_dump() for m in domain.mappings]},
             )
+        for change_type, fields in _DOMAIN_PARTS:
+            old_part, new_part = _pick(was, fields), _pick(domain, fields)
+            if canonical_json(old_part) != canonical_json(new_part):
+                yield _domain_change(change_type, was, domain, old_part, new_part)
     if removals:
         for name, domain in before.items():
             if name not in after:
@@ -234,14 +252,17 @@ def _finding_changes(
                 after=finding.model_dump(mode="json"),
             )
     if complete:
+        judged = previous.catalogue if previous else current.catalogue
+        blind = unjudged(current.errors)
         for key, finding in before.items():
-            if key not in after:
+            if key not in after and finding.rule_id not in blind:
                 yield Change(
                     type="finding_resolved",
                     api_kind=kinds.get(finding.api_id or ""),
                     api_id=finding.api_id,
                     subject=key,
                     before=finding.model_dump(mode="json"),
+                    rule_changed=judged < NARROWED.get(finding.rule_id, 0) <= current.catalogue,
                 )
 
 
@@ -252,7 +273,7 @@ def route_subject(route: Route) -> str:
 def _incomplete_apis(snapshot: Snapshot) -> set[str]:
     """APIs a partial scan read only in part (an error about restapis/<id> or v2/apis/<id>)."""
     found = set()
-    for error in snapshot.errors:
+    for error in essential(snapshot.errors):
         parts = error.resource.split("/")
         if len(parts) >= 2 and parts[-2] in ("restapis", "apis"):
             found.add(parts[-1])
@@ -262,7 +283,7 @@ def _incomplete_apis(snapshot: Snapshot) -> set[str]:
 def _region_wide_gaps(snapshot: Snapshot) -> bool:
     """Whether an error is about something other than one API: an API list, domains, mappings, usage plans."""
     apis = _incomplete_apis(snapshot)
-    return any(e.resource.split("/")[-1] not in apis for e in snapshot.errors)
+    return any(e.resource.split("/")[-1] not in apis for e in essential(snapshot.errors))
 
 
 def _api_change(
@@ -285,8 +306,9 @@ def _domain_change(
     after: dict[str, Any] | None,
 ) -> Change:
     apis = {m.api_id for d in (old, new) if d for m in d.mappings}
+    apis |= {r.api_id for d in (old, new) if d for r in d.routing_rules}
     either = new or old
-    name = either.name if either else ""
+    name = either.key if either else ""
     return Change(type=change_type, subject=name, before=before, after=after, domain_api_ids=sorted(apis))
 
 
@@ -302,6 +324,16 @@ def _domain_view(domain: Domain) -> dict[str, Any]:
 
 def _settings(stage: Stage) -> dict[str, Any]:
     return _pick(stage, STAGE_SETTINGS)
+
+
+def _known_integration(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The integration's fields the older view knew: one stored before a field was read has it as None, and
+    the first scan after an upgrade must not report every route as changed."""
+    was, now = old.get("integration"), new.get("integration")
+    if not isinstance(was, dict) or not isinstance(now, dict):
+        return old, new
+    known = [k for k, v in was.items() if v is not None or k in _INTEGRATION_SINCE_V1]
+    return {"integration": {k: was[k] for k in known}}, {"integration": {k: now.get(k) for k in known}}
 
 
 def _pick(model: Any, fields: tuple[str, ...]) -> dict[str, Any]:

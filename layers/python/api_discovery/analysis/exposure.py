@@ -17,12 +17,13 @@ Verdicts, from most to least exposed:
 |                          | domain mapped, a private API without resource policy, or a policy that denies or     |
 |                          | allows no one                                                                         |
 
-What decides it: the endpoint type, whether the default execute-api endpoint is enabled, the custom domains
-mapped to the API (and their mutual TLS), the resource policy (REST only; see api_discovery.analysis.policy), the
-route's authorization type and authorizer and its API key requirement. WebSocket routes are reached through
-the connection, so every route of a WebSocket API takes `$connect`'s authorization. A WAF web ACL filters
-requests but cannot prove who the caller is, and its rules are not read: it is named among the reasons and
-judged by its own finding, but never changes the verdict.
+What decides it: the endpoint type, whether the default execute-api endpoint is enabled, the custom domains that
+reach the API through a live mapping or a routing rule (and their mutual TLS; a private domain counts only with a
+VPC endpoint associated, and names the accounts those endpoints are in), the resource policy (REST only; see
+api_discovery.analysis.policy), the route's authorization type and authorizer and its API key requirement. WebSocket
+routes are reached through the connection, so every route of a WebSocket API takes `$connect`'s authorization. A WAF
+web ACL filters requests but cannot prove who the caller is, and its rules are not read: it is named among the
+reasons and judged by its own finding, but never changes the verdict.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import get_args
 
 from api_discovery.analysis.policy import RouteAccess, route_access
 from api_discovery.inventory.model import Api, Domain, Route, RouteExposure, Verdict
+from api_discovery.inventory.normalise import live_mappings
 
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # most exposed first
 PUBLIC: frozenset[Verdict] = frozenset({"public-unauthenticated", "public-api-key-only", "public-authenticated"})
@@ -45,6 +47,7 @@ class _Entry:
 
     name: str
     mutual_tls: bool
+    note: str | None = None  # e.g. which VPC endpoints reach a private domain
 
 
 def assess_api(api: Api, domains: Sequence[Domain]) -> Api:
@@ -120,6 +123,7 @@ def _controls(api: Api, gate: Route, entries: Sequence[_Entry], access: RouteAcc
         found.append("the resource policy allows only named AWS principals")
     if access.open_statements:
         found.append("resource policy open to everyone: " + ", ".join(access.open_statements))
+    found += [e.note for e in entries if e.note]
     mtls = [e.name for e in entries if e.mutual_tls]
     if mtls:
         found.append("mutual TLS on " + ", ".join(mtls))
@@ -133,11 +137,25 @@ def _entries(api: Api, domains: Sequence[Domain]) -> list[_Entry]:
     stages = {s.name for s in api.stages}
     found = [_Entry("the default execute-api endpoint", False)] if api.default_endpoint_enabled and stages else []
     for domain in domains:
-        for mapping in domain.mappings:
-            if mapping.api_id == api.id and (mapping.stage in stages or not mapping.stage):
-                path = f"/{mapping.base_path}" if mapping.base_path else ""
-                found.append(_Entry(f"{domain.name}{path}", bool(domain.mutual_tls_truststore_uri)))
+        private = bool(domain.domain_name_id)
+        if private and not domain.access_associations:
+            continue  # no VPC endpoint is associated: nothing can send a request to it
+        note = _private_note(domain) if private else None
+        live = {(m.base_path, m.stage) for m in live_mappings(domain) if m.api_id == api.id}
+        if domain.routing_mode != "API_MAPPING_ONLY":
+            live |= {(p, r.stage) for r in domain.routing_rules if r.api_id == api.id for p in (r.base_paths or [""])}
+        for path, stage in sorted(live):
+            if stage in stages or not stage:
+                suffix = f"/{path}" if path else ""
+                found.append(_Entry(f"{domain.name}{suffix}", bool(domain.mutual_tls_truststore_uri), note))
     return found
+
+
+def _private_note(domain: Domain) -> str:
+    sources = sorted({a.source for a in domain.access_associations})
+    accounts = sorted({a.source_account for a in domain.access_associations if a.source_account})
+    within = f" in account {', '.join(accounts)}" if accounts else ""
+    return f"private domain {domain.name} reached from VPC endpoint {', '.join(sources)}{within}"
 
 
 def _verdict(verdict: Verdict, *reasons: str) -> RouteExposure:

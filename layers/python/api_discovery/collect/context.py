@@ -86,6 +86,17 @@ class ScanContext:
         key = "Items" if client.meta.service_model.service_name == "apigatewayv2" else "items"
         return [item for page in self.pages(client, operation, **params) for item in page.get(key, [])]
 
+    def v1_unpaginated_items(self, method: Any, **params: Any) -> list[dict[str, Any]]:
+        """apigateway list calls that botocore has no paginator for (GetDomainNameAccessAssociations)."""
+        items: list[dict[str, Any]] = []
+        position: str | None = None
+        while True:
+            page = method(**params, limit=self.page_size, **({"position": position} if position else {}))
+            items.extend(page.get("items", []))
+            position = page.get("position")
+            if not position:
+                return items
+
     def v2_unpaginated_items(self, method: Any, **params: Any) -> list[dict[str, Any]]:
         """apigatewayv2 list calls that botocore has no paginator for (GetApiMappings, GetVpcLinks)."""
         items: list[dict[str, Any]] = []

@@ -6,7 +6,16 @@ from typing import Any
 
 from api_discovery.collect.context import ScanContext
 from api_discovery.inventory import normalise
-from api_discovery.inventory.model import Authorizer, Route, Stage, UsagePlan, VpcLink
+from api_discovery.inventory.model import (
+    AccountSettings,
+    Authorizer,
+    ClientCertificate,
+    RequestValidator,
+    Route,
+    Stage,
+    UsagePlan,
+    VpcLink,
+)
 
 
 def list_rest_apis(ctx: ScanContext) -> list[dict[str, Any]] | None:
@@ -24,6 +33,17 @@ def rest_routes(ctx: ScanContext, api_id: str) -> list[Route]:
         resources = ctx.items(ctx.apigateway, "get_resources", restApiId=api_id, embed=["methods"])
         routes = normalise.rest_routes(resources)
     return routes
+
+
+def rest_routes_and_validators(ctx: ScanContext, api_id: str) -> tuple[list[Route], list[RequestValidator]]:
+    """The routes, and the request validators only when a method references one: most APIs need no call."""
+    routes = rest_routes(ctx, api_id)
+    validators: list[RequestValidator] = []
+    if any(r.request_validator_id for r in routes):
+        with ctx.part("apigateway:GetRequestValidators", f"restapis/{api_id}"):
+            raw = ctx.items(ctx.apigateway, "get_request_validators", restApiId=api_id)
+            validators = sorted((normalise.request_validator(v) for v in raw), key=lambda v: v.id)
+    return routes, validators
 
 
 def rest_stages(ctx: ScanContext, api_id: str) -> list[Stage]:
@@ -56,3 +76,20 @@ def vpc_links(ctx: ScanContext) -> list[VpcLink]:
     with ctx.part("apigatewayv2:GetVpcLinks", "v2/vpclinks"):
         links += [normalise.v2_vpc_link(v) for v in ctx.v2_unpaginated_items(ctx.apigatewayv2.get_vpc_links)]
     return sorted(links, key=lambda v: (v.kind, v.id))
+
+
+def client_certificates(ctx: ScanContext) -> list[ClientCertificate]:
+    certificates: list[ClientCertificate] = []
+    with ctx.part("apigateway:GetClientCertificates", "clientcertificates"):
+        raw = ctx.items(ctx.apigateway, "get_client_certificates")
+        certificates = sorted((normalise.client_certificate(c) for c in raw), key=lambda c: c.id)
+    return certificates
+
+
+def account_settings(ctx: ScanContext) -> AccountSettings | None:
+    """The region's CloudWatch role; None when it could not be read (unknown, not 'no role')."""
+    settings: AccountSettings | None = None
+    with ctx.part("apigateway:GetAccount", "account"):
+        raw = ctx.apigateway.get_account()
+        settings = AccountSettings(cloudwatch_role_arn=raw.get("cloudwatchRoleArn") or None)
+    return settings

@@ -23,7 +23,7 @@ SESSION_SECONDS = 3600
 CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2"})
 # Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py and rescan.py), all reads
 # authorized as apigateway:GET. A closed list rather than a name prefix: a read the scanner has no use for
-# (GetSdk, GetApiKeys, GetClientCertificates ...) is refused like a write. The integration test of a whole
+# (GetSdk, GetApiKeys, GetModels ...) is refused like a write. The integration test of a whole
 # scan keeps this list equal to what the collectors send.
 SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -36,6 +36,10 @@ SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("apigateway", "GetVpcLinks"),
         ("apigateway", "GetUsagePlans"),
         ("apigateway", "GetExport"),
+        ("apigateway", "GetRequestValidators"),
+        ("apigateway", "GetClientCertificates"),
+        ("apigateway", "GetAccount"),
+        ("apigateway", "GetDomainNameAccessAssociations"),
         ("apigatewayv2", "GetApis"),
         ("apigatewayv2", "GetRoutes"),
         ("apigatewayv2", "GetIntegrations"),
@@ -45,6 +49,7 @@ SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("apigatewayv2", "GetApiMappings"),
         ("apigatewayv2", "GetVpcLinks"),
         ("apigatewayv2", "ExportApi"),
+        ("apigatewayv2", "ListRoutingRules"),
     }
 )
 # Reads that would return API key values: the parameter that asks for them, or the whole operation. None is

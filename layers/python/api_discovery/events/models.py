@@ -19,6 +19,7 @@ that points to the snapshot and the change set in S3 (`truncated: true`).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -82,6 +83,7 @@ class ChangeView(BaseModel):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     drift: bool = Field(default=False, description="Found by a sweep: no change event had announced it")
+    note: str | None = Field(default=None, description="The change in words, e.g. renamed from 'a' to 'b'")
 
 
 class ApiDiscovered(TargetDetail):
@@ -119,6 +121,10 @@ class FindingOpened(FindingEvent):
 
 class FindingResolved(FindingEvent):
     DETAIL_TYPE: ClassVar[str] = "Finding Resolved"
+    cause: Literal["resolved", "rule-changed"] = Field(
+        default="resolved",
+        description="resolved: the fact is gone; rule-changed: a newer findings catalogue no longer raises it",
+    )
 
 
 class TargetScanFailed(TargetDetail):
@@ -242,7 +248,7 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             api=ApiSummary.model_validate(ref),
             change_counts=dict(sorted(Counter(c.type for c in changes).items())),
             changes=[
-                ChangeView(type=c.type, subject=c.subject, before=c.before, after=c.after, drift=c.drift)
+                ChangeView(type=c.type, subject=c.subject, before=c.before, after=c.after, drift=c.drift, note=_note(c))
                 for c in changes
             ],
             **base,
@@ -251,15 +257,25 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
     return events
 
 
+def _note(change: Change) -> str | None:
+    if change.type == "api_renamed":
+        # JSON-quoted: a name is the customer's text, shown as data whatever characters it holds.
+        before, after = (change.before or {}).get("name"), (change.after or {}).get("name")
+        return f"renamed from {json.dumps(before)} to {json.dumps(after)}"
+    return None
+
+
 def _finding_event(change: Change, ident: Any, base: dict[str, Any], region: str) -> Event:
     cls = FindingOpened if change.type == "finding_opened" else FindingResolved
     finding = Finding.model_validate(change.after or change.before)
     rule = CATALOGUE.get(finding.rule_id)
+    extra = {"cause": "rule-changed"} if change.rule_changed else {}
     detail = cls(
         event_id=ident(cls.DETAIL_TYPE, change.subject),
         finding=finding,
         remediation=rule.remediation if rule else "",
         **base,
+        **extra,
     )
     resources = [api_arn(region, change.api_kind, finding.api_id)] if finding.api_id else []
     return Event(detail=detail, resources=resources)

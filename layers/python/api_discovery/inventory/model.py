@@ -59,6 +59,26 @@ class ScanError(Contract):
     message: str
 
 
+# Reads whose refusal leaves the inventory whole: the region's settings, its client certificates, a REST API's
+# request validators. A customer role deployed before they were read refuses them; the scan is still complete,
+# the error is kept, and the rules those reads feed neither raise nor resolve anything (see `unjudged`).
+OPTIONAL_READS: dict[str, frozenset[str]] = {
+    "apigateway:GetAccount": frozenset({"logging-without-cloudwatch-role"}),
+    "apigateway:GetClientCertificates": frozenset({"client-certificate-expiring"}),
+    "apigateway:GetRequestValidators": frozenset(),
+}
+
+
+def essential(errors: list[ScanError]) -> list[ScanError]:
+    """The errors that leave a part of the inventory unread."""
+    return [e for e in errors if e.operation not in OPTIONAL_READS]
+
+
+def unjudged(errors: list[ScanError]) -> frozenset[str]:
+    """The finding rules that could not judge this scan: an optional read they depend on was refused."""
+    return frozenset().union(*(OPTIONAL_READS.get(e.operation, frozenset()) for e in errors))
+
+
 class Integration(Contract):
     type: str | None = Field(description="AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK")
     target: str | None = Field(
@@ -66,6 +86,25 @@ class Integration(Contract):
     )
     connection_type: str | None = None
     connection_id: str | None = Field(default=None, description="VPC link id for private integrations")
+    integration_target: str | None = Field(
+        default=None, description="Load balancer ARN a REST VPC link v2 integration reaches"
+    )
+    credentials: str | None = Field(
+        default=None,
+        description="IAM role the integration assumes; 'caller' when the caller's own credentials pass through",
+    )
+    tls_skip_verification: bool | None = Field(
+        default=None, description="REST: the backend's certificate is not verified (tlsConfig.insecureSkipVerification)"
+    )
+    tls_server_name: str | None = Field(default=None, description="HTTP/WebSocket: TlsConfig.ServerNameToVerify")
+    timeout_ms: int | None = None
+    response_transfer_mode: str | None = Field(default=None, description="BUFFERED or STREAM (REST)")
+    cors_preflight: bool | None = Field(
+        default=None,
+        description="REST: a MOCK integration of an OPTIONS method that only answers CORS headers (None: not judged)",
+    )
+    cors_allow_origin: str | None = Field(default=None, description="The preflight's Access-Control-Allow-Origin")
+    cors_allow_credentials: bool | None = Field(default=None, description="Access-Control-Allow-Credentials: true")
 
     redact_target = field_validator("target")(_redacted)
 
@@ -109,6 +148,33 @@ class Throttle(Contract):
     rate_limit: float | None = None
 
 
+class MethodSettings(Contract):
+    """One `methodSettings` key of a REST stage ('*/*' or 'resource/METHOD'), or one route of a v2 stage."""
+
+    key: str = Field(description="REST: '*/*' or '{resource path}/{method}'; v2: the route key")
+    logging_level: str | None = None
+    data_trace_enabled: bool = False
+    metrics_enabled: bool = False
+    caching_enabled: bool = False
+    cache_encrypted: bool = False
+    cache_ttl_seconds: int | None = None
+    throttling: Throttle | None = None
+
+
+class Canary(Contract):
+    percent_traffic: float | None = None
+    deployment_id: str | None = None
+    use_stage_cache: bool = False
+    variable_names: list[str] = Field(default_factory=list, description="Names only: values are not stored")
+
+
+class SecretVariable(Contract):
+    """A stage variable whose name or value looks like a credential. The value is never stored."""
+
+    name: str
+    detector: str = Field(description="What matched, e.g. name:password or value:aws-access-key-id")
+
+
 class Stage(Contract):
     name: str
     deployment_id: str | None = None
@@ -124,8 +190,18 @@ class Stage(Contract):
     cache_encrypted: bool = False
     auto_deploy: bool | None = Field(default=None, description="apigatewayv2 only")
     variable_names: list[str] = Field(default_factory=list, description="Names only: values are not stored")
+    secret_variables: list[SecretVariable] = Field(
+        default_factory=list, description="Variables that look like credentials: name and detector only"
+    )
     last_updated: str | None = None
     export_key: str | None = Field(default=None, description="Blob key of this deployment's OpenAPI export")
+    access_log_format: str | None = None
+    cache_cluster_size: str | None = None
+    method_settings: list[MethodSettings] = Field(
+        default_factory=list, description="Every methodSettings key (REST) or RouteSettings route (v2)"
+    )
+    canary: Canary | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class Authorizer(Contract):
@@ -137,8 +213,20 @@ class Authorizer(Contract):
     authorizer_uri: str | None = Field(default=None, description="Without user-info, query values or fragment")
     jwt_issuer: str | None = None
     jwt_audience: list[str] = Field(default_factory=list)
+    credentials: str | None = Field(default=None, description="IAM role API Gateway assumes to call the authorizer")
+    result_ttl_seconds: int | None = Field(default=None, description="How long an authorizer's answer is cached")
+    identity_validation: bool = Field(
+        default=False, description="An identityValidationExpression screens tokens before the authorizer runs"
+    )
 
     redact_uris = field_validator("authorizer_uri", "jwt_issuer")(_redacted)
+
+
+class RequestValidator(Contract):
+    id: str
+    name: str
+    validate_body: bool = False
+    validate_parameters: bool = False
 
 
 class Api(Contract):
@@ -158,6 +246,13 @@ class Api(Contract):
     stages: list[Stage] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     authorizers: list[Authorizer] = Field(default_factory=list)
+    security_policy: str | None = Field(default=None, description="REST: TLS policy of the default endpoint")
+    endpoint_access_mode: str | None = Field(default=None, description="REST: BASIC or STRICT")
+    api_status: str | None = Field(default=None, description="REST: AVAILABLE, PENDING, UPDATING or FAILED")
+    ip_address_type: str | None = Field(default=None, description="ipv4 or dualstack")
+    request_validators: list[RequestValidator] = Field(
+        default_factory=list, description="REST: the validators the API's methods reference"
+    )
 
     shallow = field_validator("resource_policy", "cors")(_shallow)
 
@@ -168,6 +263,31 @@ class DomainMapping(Contract):
     stage: str
 
 
+RoutingMode = Literal["API_MAPPING_ONLY", "ROUTING_RULE_ONLY", "ROUTING_RULE_THEN_API_MAPPING"]
+
+
+class RoutingRule(Contract):
+    """A domain's rule: requests whose headers or base path match go to one API's stage, before or instead of
+    the mappings (`Domain.routing_mode`)."""
+
+    id: str
+    priority: int
+    api_id: str
+    stage: str
+    strip_base_path: bool = False
+    base_paths: list[str] = Field(default_factory=list, description="Any of these base paths matches")
+    headers: list[str] = Field(default_factory=list, description="'header: value-glob' conditions, all must match")
+
+
+class AccessAssociation(Contract):
+    """A VPC endpoint allowed to reach a private custom domain."""
+
+    arn: str
+    source: str = Field(description="The VPC endpoint id")
+    source_type: str = Field(description="VPCE")
+    source_account: str | None = Field(default=None, description="Account of the association, when known")
+
+
 class Domain(Contract):
     name: str
     endpoint_type: str
@@ -176,8 +296,33 @@ class Domain(Contract):
     mutual_tls_truststore_version: str | None = None
     target_domain_name: str | None = Field(default=None, description="CloudFront or regional hostname")
     mappings: list[DomainMapping] = Field(default_factory=list)
+    arn: str | None = None
+    domain_name_id: str | None = Field(default=None, description="Private domains: the id AWS addresses them by")
+    status: str | None = None
+    certificate_arns: list[str] = Field(default_factory=list)
+    ip_address_type: str | None = None
+    endpoint_access_mode: str | None = None
+    routing_mode: RoutingMode = "API_MAPPING_ONLY"
+    routing_rules: list[RoutingRule] = Field(default_factory=list)
+    policy: dict[str, Any] | None = Field(default=None, description="Private domains: who may invoke it")
+    management_policy: dict[str, Any] | None = Field(
+        default=None, description="Private domains: which accounts may associate VPC endpoints with it"
+    )
+    access_associations: list[AccessAssociation] = Field(default_factory=list)
+    owner_account: str | None = Field(
+        default=None,
+        description="Set for another account's private domain that this account's VPC endpoints are associated with",
+    )
+    mutual_tls_truststore_warnings: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
 
     redact_truststore = field_validator("mutual_tls_truststore_uri")(_redacted)
+    shallow = field_validator("policy", "management_policy")(_shallow)
+
+    @property
+    def key(self) -> str:
+        """Unique in a region: a private domain may share its name with a public one, not its id."""
+        return f"{self.name}+{self.domain_name_id}" if self.domain_name_id else self.name
 
 
 class UsagePlanStage(Contract):
@@ -205,6 +350,24 @@ class VpcLink(Contract):
     status: str | None = None
     target_arns: list[str] = Field(default_factory=list)
     subnet_ids: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ClientCertificate(Contract):
+    """A certificate API Gateway presents to backends. The PEM is not kept."""
+
+    id: str
+    created_date: str | None = None
+    expiration_date: str | None = None
+
+
+class AccountSettings(Contract):
+    """The region's API Gateway account settings (GetAccount)."""
+
+    cloudwatch_role_arn: str | None = Field(
+        default=None, description="Without it, REST and WebSocket stages that log write nothing"
+    )
 
 
 class Finding(Contract):
@@ -246,5 +409,10 @@ class Snapshot(Contract):
     domains: list[Domain] = Field(default_factory=list)
     usage_plans: list[UsagePlan] = Field(default_factory=list)
     vpc_links: list[VpcLink] = Field(default_factory=list)
+    client_certificates: list[ClientCertificate] = Field(default_factory=list)
+    account_settings: AccountSettings | None = Field(
+        default=None, description="Read only in regions with APIs; None when not read"
+    )
     findings: list[Finding] = Field(default_factory=list)
+    catalogue: int = Field(default=1, description="Version of the findings catalogue that judged the findings")
     rescan: Rescan | None = Field(default=None, description="Set when a change event's targeted rescan made it")

@@ -7,15 +7,23 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from api_discovery.inventory import secrets
 from api_discovery.inventory.model import (
     MAX_NESTING,
+    AccessAssociation,
     Api,
     Authorizer,
+    Canary,
+    ClientCertificate,
     Domain,
     DomainMapping,
     Integration,
+    MethodSettings,
     Quota,
+    RequestValidator,
     Route,
+    RoutingMode,
+    RoutingRule,
     Stage,
     Throttle,
     UsagePlan,
@@ -52,6 +60,27 @@ def parse_policy(policy: str | None) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) and nesting(parsed) <= MAX_NESTING else {"unparsed": policy}
 
 
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    return dict(sorted((raw or {}).items()))
+
+
+# An integration's credentials: a role ARN, or this ARN, which passes the caller's own IAM credentials on.
+_CALLER_CREDENTIALS = "arn:aws:iam::*:user/*"
+
+
+def _credentials(value: Any) -> str | None:
+    if not value:
+        return None
+    return "caller" if str(value) == _CALLER_CREDENTIALS else str(value)
+
+
 def _throttle(burst: Any, rate: Any) -> Throttle | None:
     if burst is None and rate is None:
         return None
@@ -64,7 +93,14 @@ def _throttle(burst: Any, rate: Any) -> Throttle | None:
 # --- REST (apigateway) -------------------------------------------------------------------------------
 
 
-def rest_api(raw: Raw, *, stages: list[Stage], routes: list[Route], authorizers: list[Authorizer]) -> Api:
+def rest_api(
+    raw: Raw,
+    *,
+    stages: list[Stage],
+    routes: list[Route],
+    authorizers: list[Authorizer],
+    validators: list[RequestValidator] | None = None,
+) -> Api:
     endpoint = raw.get("endpointConfiguration") or {}
     types = endpoint.get("types") or ["EDGE"]
     return Api(
@@ -81,6 +117,11 @@ def rest_api(raw: Raw, *, stages: list[Stage], routes: list[Route], authorizers:
         stages=stages,
         routes=routes,
         authorizers=authorizers,
+        security_policy=raw.get("securityPolicy"),
+        endpoint_access_mode=raw.get("endpointAccessMode"),
+        api_status=raw.get("apiStatus"),
+        ip_address_type=endpoint.get("ipAddressType"),
+        request_validators=validators or [],
     )
 
 
@@ -99,21 +140,50 @@ def rest_routes(resources: Iterable[Raw]) -> list[Route]:
                     authorization_scopes=sorted(spec.get("authorizationScopes") or []),
                     api_key_required=bool(spec.get("apiKeyRequired", False)),
                     request_validator_id=spec.get("requestValidatorId"),
-                    integration=_rest_integration(integration) if integration else None,
+                    integration=_rest_integration(integration, method) if integration else None,
                 )
             )
     return sorted(routes, key=_route_order)
 
 
-def _rest_integration(raw: Raw) -> Integration:
-    # Only the URI is kept: requestParameters (static values such as 'secret'), requestTemplates and
-    # credentials are never read into the model, so they cannot reach a snapshot or an event.
+_CORS_HEADER = "method.response.header.access-control-"
+
+
+def _rest_integration(raw: Raw, method: str) -> Integration:
+    # requestParameters (static values such as 'secret') and requestTemplates are never read into the model,
+    # so they cannot reach a snapshot or an event; of the responses only a preflight's CORS headers are kept.
+    tls = raw.get("tlsConfig") or {}
+    skip = tls.get("insecureSkipVerification")
+    headers = _preflight_headers(raw, method)
+    origin = headers.get("allow-origin") if headers is not None else None
     return Integration(
         type=raw.get("type"),
         target=redact_uri(raw.get("uri")),
         connection_type=raw.get("connectionType"),
         connection_id=raw.get("connectionId"),
+        integration_target=raw.get("integrationTarget"),
+        credentials=_credentials(raw.get("credentials")),
+        tls_skip_verification=bool(skip) if skip is not None else None,
+        timeout_ms=_int(raw.get("timeoutInMillis")),
+        response_transfer_mode=raw.get("responseTransferMode"),
+        cors_preflight=headers is not None,
+        cors_allow_origin=origin,
+        cors_allow_credentials=(headers.get("allow-credentials") == "true") if headers is not None else None,
     )
+
+
+def _preflight_headers(raw: Raw, method: str) -> dict[str, str] | None:
+    """The CORS headers of an OPTIONS method whose MOCK integration answers nothing else; None otherwise."""
+    if method != "OPTIONS" or raw.get("type") != "MOCK":
+        return None
+    headers: dict[str, str] = {}
+    for response in (raw.get("integrationResponses") or {}).values():
+        for name, value in (response.get("responseParameters") or {}).items():
+            lowered = str(name).lower()
+            if not lowered.startswith(_CORS_HEADER):
+                return None
+            headers[lowered.removeprefix(_CORS_HEADER)] = str(value).strip().strip("'").strip()
+    return headers if headers else None
 
 
 def _route_order(route: Route) -> tuple[str, int, str]:
@@ -121,9 +191,50 @@ def _route_order(route: Route) -> tuple[str, int, str]:
     return (route.path, rank, route.method)
 
 
+def _method_settings(key: str, raw: Raw) -> MethodSettings:
+    return MethodSettings(
+        key=key,
+        logging_level=raw.get("loggingLevel"),
+        data_trace_enabled=bool(raw.get("dataTraceEnabled", False)),
+        metrics_enabled=bool(raw.get("metricsEnabled", False)),
+        caching_enabled=bool(raw.get("cachingEnabled", False)),
+        cache_encrypted=bool(raw.get("cacheDataEncrypted", False)),
+        cache_ttl_seconds=_int(raw.get("cacheTtlInSeconds")),
+        throttling=_throttle(raw.get("throttlingBurstLimit"), raw.get("throttlingRateLimit")),
+    )
+
+
+def _v2_route_settings(key: str, raw: Raw) -> MethodSettings:
+    return MethodSettings(
+        key=key,
+        logging_level=raw.get("LoggingLevel"),
+        data_trace_enabled=bool(raw.get("DataTraceEnabled", False)),
+        metrics_enabled=bool(raw.get("DetailedMetricsEnabled", False)),
+        throttling=_throttle(raw.get("ThrottlingBurstLimit"), raw.get("ThrottlingRateLimit")),
+    )
+
+
+def _canary(raw: Raw | None) -> Canary | None:
+    if not raw:
+        return None
+    percent = raw.get("percentTraffic")
+    return Canary(
+        percent_traffic=float(percent) if percent is not None else None,
+        deployment_id=raw.get("deploymentId"),
+        use_stage_cache=bool(raw.get("useStageCache", False)),
+        variable_names=sorted(raw.get("stageVariableOverrides") or {}),
+    )
+
+
 def rest_stage(raw: Raw, *, api_id: str, region: str) -> Stage:
-    settings = (raw.get("methodSettings") or {}).get("*/*") or {}
+    every = raw.get("methodSettings") or {}
+    settings = every.get("*/*") or {}
     name = raw["stageName"]
+    canary = raw.get("canarySettings")
+    # Judged here, in memory, each map on its own (an override must not hide the value it overrides): the
+    # values go no further than this call.
+    found = secrets.detect(raw.get("variables")) + secrets.detect((canary or {}).get("stageVariableOverrides"))
+    suspects = sorted({(s.name, s.detector): s for s in found}.values(), key=lambda s: (s.name, s.detector))
     return Stage(
         name=name,
         deployment_id=raw.get("deploymentId"),
@@ -138,12 +249,20 @@ def rest_stage(raw: Raw, *, api_id: str, region: str) -> Stage:
         cache_enabled=bool(raw.get("cacheClusterEnabled", False)),
         cache_encrypted=bool(settings.get("cacheDataEncrypted", False)),
         variable_names=sorted(raw.get("variables") or {}),
+        secret_variables=suspects,
         last_updated=iso(raw.get("lastUpdatedDate")),
+        access_log_format=(raw.get("accessLogSettings") or {}).get("format"),
+        cache_cluster_size=raw.get("cacheClusterSize") if raw.get("cacheClusterEnabled") else None,
+        method_settings=[_method_settings(k, v) for k, v in sorted(every.items())],
+        canary=_canary(canary),
+        tags=_tags(raw.get("tags")),
     )
 
 
 def rest_authorizer(raw: Raw) -> Authorizer:
     source = raw.get("identitySource")
+    # A REST JWT authorizer trusts several issuers, each with its own audiences.
+    issuers = (raw.get("jwtConfiguration") or {}).get("issuers") or []
     return Authorizer(
         id=raw["id"],
         name=raw.get("name", ""),
@@ -151,6 +270,29 @@ def rest_authorizer(raw: Raw) -> Authorizer:
         identity_source=[s.strip() for s in source.split(",")] if source else [],
         provider_arns=sorted(raw.get("providerARNs") or []),
         authorizer_uri=redact_uri(raw.get("authorizerUri")),
+        jwt_issuer=", ".join(sorted(redact_uri(str(i.get("issuer", ""))) or "" for i in issuers)) or None,
+        jwt_audience=sorted({str(a) for i in issuers for a in i.get("audiences") or []}),
+        credentials=_credentials(raw.get("authorizerCredentials")),
+        result_ttl_seconds=_int(raw.get("authorizerResultTtlInSeconds")),
+        identity_validation=bool(raw.get("identityValidationExpression")),
+    )
+
+
+def request_validator(raw: Raw) -> RequestValidator:
+    return RequestValidator(
+        id=raw["id"],
+        name=raw.get("name", ""),
+        validate_body=bool(raw.get("validateRequestBody", False)),
+        validate_parameters=bool(raw.get("validateRequestParameters", False)),
+    )
+
+
+def client_certificate(raw: Raw) -> ClientCertificate:
+    # pemEncodedCertificate is public material, but large and of no use to an inventory: not kept.
+    return ClientCertificate(
+        id=raw["clientCertificateId"],
+        created_date=iso(raw.get("createdDate")),
+        expiration_date=iso(raw.get("expirationDate")),
     )
 
 
@@ -173,19 +315,49 @@ def rest_vpc_link(raw: Raw) -> VpcLink:
         kind="REST",
         status=raw.get("status"),
         target_arns=sorted(raw.get("targetArns") or []),
+        tags=_tags(raw.get("tags")),
     )
 
 
-def rest_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
+_ROUTING_MODES: dict[str, RoutingMode] = {
+    "BASE_PATH_MAPPING_ONLY": "API_MAPPING_ONLY",
+    "API_MAPPING_ONLY": "API_MAPPING_ONLY",
+    "ROUTING_RULE_ONLY": "ROUTING_RULE_ONLY",
+    "ROUTING_RULE_THEN_BASE_PATH_MAPPING": "ROUTING_RULE_THEN_API_MAPPING",
+    "ROUTING_RULE_THEN_API_MAPPING": "ROUTING_RULE_THEN_API_MAPPING",
+}
+
+
+def routing_mode(value: Any) -> RoutingMode:
+    """v1 says base path mapping, v2 API mapping: one vocabulary. An unknown mode reads as rules first, so a
+    rule is never missed."""
+    if not value:
+        return "API_MAPPING_ONLY"
+    return _ROUTING_MODES.get(str(value), "ROUTING_RULE_THEN_API_MAPPING")
+
+
+def is_private_domain(raw: Raw) -> bool:
+    return bool(raw.get("domainNameId"))
+
+
+def rest_domain(
+    raw: Raw,
+    mappings: Iterable[Raw],
+    *,
+    rules: Iterable[Raw] = (),
+    associations: Iterable[AccessAssociation] = (),
+) -> Domain:
     endpoint = raw.get("endpointConfiguration") or {}
     types = endpoint.get("types") or ["EDGE"]
     mtls = raw.get("mutualTlsAuthentication") or {}
+    certificates = {raw.get("certificateArn"), raw.get("regionalCertificateArn")} - {None}
     return Domain(
         name=raw["domainName"],
         endpoint_type=types[0],
         security_policy=raw.get("securityPolicy"),
         mutual_tls_truststore_uri=redact_uri(mtls.get("truststoreUri")),
         mutual_tls_truststore_version=mtls.get("truststoreVersion"),
+        mutual_tls_truststore_warnings=sorted(mtls.get("truststoreWarnings") or []),
         target_domain_name=raw.get("distributionDomainName") or raw.get("regionalDomainName"),
         mappings=sorted(
             (
@@ -194,6 +366,53 @@ def rest_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
             ),
             key=_mapping_order,
         ),
+        arn=raw.get("domainNameArn"),
+        domain_name_id=raw.get("domainNameId"),
+        status=raw.get("domainNameStatus"),
+        certificate_arns=sorted(str(c) for c in certificates),
+        ip_address_type=endpoint.get("ipAddressType"),
+        endpoint_access_mode=raw.get("endpointAccessMode"),
+        routing_mode=routing_mode(raw.get("routingMode")),
+        routing_rules=routing_rules(rules),
+        policy=parse_policy(raw.get("policy")),
+        management_policy=parse_policy(raw.get("managementPolicy")),
+        access_associations=sorted(associations, key=lambda a: a.arn),
+        tags=_tags(raw.get("tags")),
+    )
+
+
+def routing_rules(raw: Iterable[Raw]) -> list[RoutingRule]:
+    rules = []
+    for rule in raw:
+        invoke = ((rule.get("Actions") or [{}])[0] or {}).get("InvokeApi") or {}
+        base_paths: list[str] = []
+        headers: list[str] = []
+        for condition in rule.get("Conditions") or []:
+            base_paths += [_base_path(p) for p in (condition.get("MatchBasePaths") or {}).get("AnyOf") or []]
+            headers += [
+                f"{h.get('Header', '')}: {h.get('ValueGlob', '')}"
+                for h in (condition.get("MatchHeaders") or {}).get("AnyOf") or []
+            ]
+        rules.append(
+            RoutingRule(
+                id=rule.get("RoutingRuleId", ""),
+                priority=_int(rule.get("Priority")) or 0,
+                api_id=invoke.get("ApiId", ""),
+                stage=invoke.get("Stage", ""),
+                strip_base_path=bool(invoke.get("StripBasePath", False)),
+                base_paths=sorted(base_paths),
+                headers=sorted(headers),
+            )
+        )
+    return sorted(rules, key=lambda r: (r.priority, r.id))
+
+
+def access_association(raw: Raw, source_account: str | None) -> AccessAssociation:
+    return AccessAssociation(
+        arn=raw.get("domainNameAccessAssociationArn", ""),
+        source=raw.get("accessAssociationSource", ""),
+        source_type=raw.get("accessAssociationSourceType", ""),
+        source_account=source_account,
     )
 
 
@@ -226,6 +445,7 @@ def v2_api(raw: Raw, *, stages: list[Stage], routes: list[Route], authorizers: l
         stages=stages,
         routes=routes,
         authorizers=authorizers,
+        ip_address_type=raw.get("IpAddressType"),
     )
 
 
@@ -253,18 +473,23 @@ def v2_routes(routes: Iterable[Raw], integrations: Iterable[Raw]) -> list[Route]
                 authorizer_id=raw.get("AuthorizerId"),
                 authorization_scopes=sorted(raw.get("AuthorizationScopes") or []),
                 api_key_required=bool(raw.get("ApiKeyRequired", False)),
-                # As for REST: RequestParameters and RequestTemplates are never read into the model.
-                integration=Integration(
-                    type=integration.get("IntegrationType"),
-                    target=redact_uri(integration.get("IntegrationUri")),
-                    connection_type=integration.get("ConnectionType"),
-                    connection_id=integration.get("ConnectionId"),
-                )
-                if integration
-                else None,
+                integration=_v2_integration(integration) if integration else None,
             )
         )
     return sorted(result, key=_route_order)
+
+
+def _v2_integration(raw: Raw) -> Integration:
+    # As for REST: RequestParameters and RequestTemplates are never read into the model.
+    return Integration(
+        type=raw.get("IntegrationType"),
+        target=redact_uri(raw.get("IntegrationUri")),
+        connection_type=raw.get("ConnectionType"),
+        connection_id=raw.get("ConnectionId"),
+        credentials=_credentials(raw.get("CredentialsArn")),
+        tls_server_name=(raw.get("TlsConfig") or {}).get("ServerNameToVerify"),
+        timeout_ms=_int(raw.get("TimeoutInMillis")),
+    )
 
 
 def v2_stage(raw: Raw, *, api_endpoint: str | None) -> Stage:
@@ -284,7 +509,11 @@ def v2_stage(raw: Raw, *, api_endpoint: str | None) -> Stage:
         throttling=_throttle(defaults.get("ThrottlingBurstLimit"), defaults.get("ThrottlingRateLimit")),
         auto_deploy=bool(raw.get("AutoDeploy", False)),
         variable_names=sorted(raw.get("StageVariables") or {}),
+        secret_variables=secrets.detect(raw.get("StageVariables")),
         last_updated=iso(raw.get("LastUpdatedDate")),
+        access_log_format=(raw.get("AccessLogSettings") or {}).get("Format"),
+        method_settings=[_v2_route_settings(k, v) for k, v in sorted((raw.get("RouteSettings") or {}).items())],
+        tags=_tags(raw.get("Tags")),
     )
 
 
@@ -298,6 +527,9 @@ def v2_authorizer(raw: Raw) -> Authorizer:
         authorizer_uri=redact_uri(raw.get("AuthorizerUri")),
         jwt_issuer=redact_uri(jwt.get("Issuer")),
         jwt_audience=sorted(jwt.get("Audience") or []),
+        credentials=_credentials(raw.get("AuthorizerCredentialsArn")),
+        result_ttl_seconds=_int(raw.get("AuthorizerResultTtlInSeconds")),
+        identity_validation=bool(raw.get("IdentityValidationExpression")),
     )
 
 
@@ -308,10 +540,12 @@ def v2_vpc_link(raw: Raw) -> VpcLink:
         kind="V2",
         status=raw.get("VpcLinkStatus"),
         subnet_ids=sorted(raw.get("SubnetIds") or []),
+        security_group_ids=sorted(raw.get("SecurityGroupIds") or []),
+        tags=_tags(raw.get("Tags")),
     )
 
 
-def v2_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
+def v2_domain(raw: Raw, mappings: Iterable[Raw], *, rules: Iterable[Raw] = ()) -> Domain:
     config = (raw.get("DomainNameConfigurations") or [{}])[0]
     mtls = raw.get("MutualTlsAuthentication") or {}
     return Domain(
@@ -320,7 +554,17 @@ def v2_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
         security_policy=config.get("SecurityPolicy"),
         mutual_tls_truststore_uri=redact_uri(mtls.get("TruststoreUri")),
         mutual_tls_truststore_version=mtls.get("TruststoreVersion"),
+        mutual_tls_truststore_warnings=sorted(mtls.get("TruststoreWarnings") or []),
         target_domain_name=config.get("ApiGatewayDomainName"),
+        arn=raw.get("DomainNameArn"),
+        status=config.get("DomainNameStatus"),
+        certificate_arns=sorted(
+            {str(c["CertificateArn"]) for c in raw.get("DomainNameConfigurations") or [] if c.get("CertificateArn")}
+        ),
+        ip_address_type=config.get("IpAddressType"),
+        routing_mode=routing_mode(raw.get("RoutingMode")),
+        routing_rules=routing_rules(rules),
+        tags=_tags(raw.get("Tags")),
         mappings=sorted(
             (
                 DomainMapping(base_path=_base_path(m.get("ApiMappingKey")), api_id=m["ApiId"], stage=m.get("Stage", ""))
@@ -332,35 +576,75 @@ def v2_domain(raw: Raw, mappings: Iterable[Raw]) -> Domain:
 
 
 def merge_domains(domains: Iterable[Domain]) -> list[Domain]:
-    """v1 and v2 both list a regional domain: keep one, with the union of their mappings."""
+    """v1 and v2 both list a regional domain: keep one, with the union of their mappings and what only one of
+    the two reports (v1 the policies and access, v2 nothing v1 lacks but its own view of rules and tags)."""
     merged: dict[str, Domain] = {}
     for domain in domains:
-        seen = merged.get(domain.name)
+        seen = merged.get(domain.key)
         if seen is None:
-            merged[domain.name] = domain
+            merged[domain.key] = domain
             continue
         mappings = sorted(set(seen.mappings) | set(domain.mappings), key=_mapping_order)
-        merged[domain.name] = seen.model_copy(update={"mappings": mappings})
-    return [merged[name] for name in sorted(merged)]
+        rules = {r.id: r for r in [*seen.routing_rules, *domain.routing_rules]}
+        merged[domain.key] = seen.model_copy(
+            update={
+                "mappings": mappings,
+                "routing_rules": sorted(rules.values(), key=lambda r: (r.priority, r.id)),
+                "tags": seen.tags or domain.tags,
+                "certificate_arns": sorted(set(seen.certificate_arns) | set(domain.certificate_arns)),
+            }
+        )
+    return [merged[key] for key in sorted(merged)]
 
 
 # --- URLs ---------------------------------------------------------------------------------------------
 
 
 def with_urls(api: Api, domains: Iterable[Domain], region: str) -> Api:
-    """Every concrete public URL of each route: per stage on execute-api (unless disabled), per domain mapping."""
-    bases: list[str] = []
+    """Every concrete public URL of each route: per stage on execute-api (unless disabled), per domain mapping
+    and per routing rule that reaches the API."""
+    bases: list[tuple[str, str | None]] = []  # (base URL, the path prefix a route needs to answer there)
     for stage in api.stages:
         if api.default_endpoint_enabled:
-            bases.append(_execute_api_base(api, stage.name, region))
+            bases.append((_execute_api_base(api, stage.name, region), None))
     for domain in domains:
         scheme = "wss" if api.kind == "WEBSOCKET" else "https"
-        for mapping in domain.mappings:
-            if mapping.api_id == api.id:
-                suffix = f"/{mapping.base_path}" if mapping.base_path else ""
-                bases.append(f"{scheme}://{domain.name}{suffix}")
-    routes = [route.model_copy(update={"urls": sorted({_join(b, api, route) for b in bases})}) for route in api.routes]
+        for base_path, needs in domain_paths(domain, api.id):
+            suffix = f"/{base_path}" if base_path else ""
+            bases.append((f"{scheme}://{domain.name}{suffix}", needs))
+    routes = [
+        route.model_copy(update={"urls": sorted({_join(b, api, route) for b, needs in bases if _under(route, needs)})})
+        for route in api.routes
+    ]
     return api.model_copy(update={"routes": routes})
+
+
+def _under(route: Route, prefix: str | None) -> bool:
+    if prefix is None or route.path == "$default":
+        return True
+    return route.path == f"/{prefix}" or route.path.startswith(f"/{prefix}/")
+
+
+def live_mappings(domain: Domain) -> list[DomainMapping]:
+    """The mappings that route traffic: none when the domain routes by its rules only."""
+    return [] if domain.routing_mode == "ROUTING_RULE_ONLY" else list(domain.mappings)
+
+
+def domain_paths(domain: Domain, api_id: str) -> list[tuple[str, str | None]]:
+    """Where the domain reaches the API: (base path of the URL, path prefix a route needs to be reached there).
+    A live mapping reaches every route under its base path. A rule that strips its base path does the same; one
+    that keeps it sends the request's own path on, so it reaches at the root only the routes under that base
+    path; one that matches on headers alone reaches every route at the root."""
+    paths: set[tuple[str, str | None]] = {(m.base_path, None) for m in live_mappings(domain) if m.api_id == api_id}
+    if domain.routing_mode != "API_MAPPING_ONLY":
+        for rule in domain.routing_rules:
+            if rule.api_id != api_id:
+                continue
+            if not rule.base_paths:
+                paths.add(("", None))
+            for base_path in rule.base_paths:
+                paths.add((base_path, None) if rule.strip_base_path else ("", base_path))
+    return sorted(paths, key=lambda p: (p[0], p[1] or ""))
 
 
 def _execute_api_base(api: Api, stage: str, region: str) -> str:

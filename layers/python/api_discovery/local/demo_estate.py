@@ -17,6 +17,9 @@ What moto 5.2.1 cannot store, and how the estate copes:
   extensions (api_discovery.local.emulator.install_moto_extensions) supply both.
 - The WAF web ACL reaches the REST stage through wafv2 `AssociateWebACL`, as in AWS (moto then reports
   `webAclArn` on the stage).
+- What API Gateway gained in 2024-2026 (private domains, routing rules, REST JWT authorizers, client
+  certificates ...) is seeded by api_discovery.local.demo_surface, into the emulator's overlay where moto lacks
+  it; only when seeding an emulator by its URL.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import boto3
+
+from api_discovery.local import demo_surface
+from api_discovery.local.overlay import OverlayClient
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
@@ -101,16 +107,27 @@ class _Profile:
     domains: bool = False  # EDGE (TLS 1.0) and REGIONAL (TLS 1.2, mutual TLS) custom domains
     waf: bool = False
     bulk_http_apis: int = 0  # bare HTTP APIs, so that GetApis needs more than one page
+    surface: bool = False  # orders' CORS preflight and JWT authorizer, the partners API and its routing rule
+    private_domain_peer: str | None = None  # a private domain for the ledger, reached from this account too
+    cloudwatch_role: bool = False  # the account's CloudWatch role for API Gateway is set
 
 
 _PROFILES: dict[tuple[str, str], _Profile] = {
     ("111111111111", "us-east-1"): _Profile(
-        orders=True, catalog=True, payments=True, chat=True, domains=True, waf=True, bulk_http_apis=24
+        orders=True, catalog=True, payments=True, chat=True, domains=True, waf=True, bulk_http_apis=24, surface=True
     ),
     ("111111111111", "eu-west-1"): _Profile(orders=True, ledger=True, chat=True, chat_connect_authorized=False),
     ("222222222222", "us-east-1"): _Profile(catalog=True, catalog_default_endpoint=False, payments=True),
     ("222222222222", "eu-west-1"): _Profile(
-        orders=True, ledger=True, payments=True, payments_vpc_link=True, chat=True, domains=True, waf=True
+        orders=True,
+        ledger=True,
+        payments=True,
+        payments_vpc_link=True,
+        chat=True,
+        domains=True,
+        waf=True,
+        private_domain_peer="111111111111",
+        cloudwatch_role=True,
     ),
     ("333333333333", "us-east-1"): _Profile(ledger=True, payments=True),
     ("333333333333", "eu-west-1"): _Profile(),
@@ -127,6 +144,13 @@ class _Target:
     endpoint_url: str | None
     counts: Counter[str] = field(default_factory=Counter)
     domain_names: set[str] = field(default_factory=set)
+
+    @property
+    def surface(self) -> demo_surface.SurfaceTarget | None:
+        """Where the overlay is reachable: only an emulator seeded by its URL has one."""
+        if self.endpoint_url is None:
+            return None
+        return demo_surface.SurfaceTarget(self.account, self.region, self.brand, OverlayClient(self.endpoint_url))
 
     @property
     def apigateway(self) -> APIGatewayClient:
@@ -238,7 +262,7 @@ def _deploy(t: _Target, ag: APIGatewayClient, api_id: str, stages: list[str], va
     return deployment
 
 
-def _orders_api(t: _Target, ag: APIGatewayClient, vpc_link_id: str) -> str:
+def _orders_api(t: _Target, ag: APIGatewayClient, vpc_link_id: str, surface: bool = False) -> str:
     created = ag.create_rest_api(
         name="orders",
         description="Order management",
@@ -305,6 +329,13 @@ def _orders_api(t: _Target, ag: APIGatewayClient, vpc_link_id: str) -> str:
         ],
         **refs,
     )
+    overlay = t.surface if surface else None
+    if overlay:
+        demo_surface.cors_preflight(ag, api_id, ids["orders"])
+        demo_surface.cors_preflight(ag, api_id, ids["orders/{orderId}"], credentials=False)
+        demo_surface.jwt_authorizer(overlay, ag, api_id, ids["orders"])
+        t.counts["rest_methods"] += 3
+        t.counts["authorizers"] += 1
     _deploy(t, ag, api_id, ["prod", "dev"], {"backendHost": "dev.orders.internal"})
     settings = {
         "logging/loglevel": "INFO",
@@ -650,7 +681,7 @@ def _seed_target(t: _Target, profile: _Profile) -> None:
             name="orders-items-nlb",
             targetArns=[f"arn:aws:elasticloadbalancing:{t.region}:{t.account}:loadbalancer/net/items/0a1b2c3d"],
         )["id"]
-        apis["orders"] = _orders_api(t, ag, vpc_link)
+        apis["orders"] = _orders_api(t, ag, vpc_link, profile.surface)
         _usage_plan(ag, apis["orders"])
         if profile.waf:
             _web_acl(t, apis["orders"])
@@ -670,6 +701,35 @@ def _seed_target(t: _Target, profile: _Profile) -> None:
     t.counts["http_apis"] += profile.bulk_http_apis
     if profile.domains:
         _domains(t, ag, v2, apis)
+    _seed_surface(t, ag, profile, apis)
+
+
+def _seed_surface(t: _Target, ag: APIGatewayClient, profile: _Profile, apis: dict[str, str]) -> None:
+    if profile.cloudwatch_role:
+        role = f"arn:aws:iam::{t.account}:role/apigateway-cloudwatch-logs"
+        ag.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
+    overlay = t.surface
+    if overlay is None:
+        return
+    if profile.surface:
+        partners = demo_surface.partners_api(overlay, ag)
+        t.counts["rest_apis"] += 1
+        t.counts["rest_methods"] += 1
+        t.counts["stages"] += 1
+        demo_surface.draft_http_api(t.apigatewayv2)
+        t.counts["http_apis"] += 1
+        t.counts["v2_routes"] += 1
+        if profile.domains:
+            prefix = "" if t.region == "us-east-1" else f"{t.region}."
+            demo_surface.routing_rule(overlay, f"{prefix}mtls.{t.brand}.example.com", partners)
+        # The catalog's default endpoint still negotiates TLS 1.0.
+        if "catalog" in apis:
+            overlay.overlay.fields(
+                t.account, t.region, "apigateway:GetRestApis", apis["catalog"], securityPolicy="TLS_1_0"
+            )
+    if profile.private_domain_peer and "ledger" in apis:
+        t.domain_names.add(demo_surface.private_domain(overlay, apis["ledger"], profile.private_domain_peer))
+        t.counts["mappings"] += 1
 
 
 def external_id(account_id: str) -> str:

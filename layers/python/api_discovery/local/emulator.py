@@ -1,9 +1,10 @@
 """An embedded AWS emulator for the demo and the tests: moto's server on loopback, plus what moto lacks.
 
 moto stores API Gateway resources faithfully but returns every list whole, lacks apigatewayv2
-`GetAuthorizers`, drops the `connectionId` of v1 integrations, and enforces no IAM. The middlewares and
-extensions here add AWS's paging, the missing pieces, refusals that stand in for IAM denials, and a log of
-every (account, operation) received, so that tests can assert what was sent.
+`GetAuthorizers`, drops the `connectionId` of v1 integrations, knows nothing of private domains, routing rules
+or client certificates, and enforces no IAM. The middlewares and extensions here add AWS's paging, the missing
+pieces (api_discovery.local.overlay for the 2024-2026 surface), refusals that stand in for IAM denials, and a log
+of every (account, operation) received, so that tests can assert what was sent.
 
 moto keeps its state in process-wide globals: every Emulator in a process shares one estate.
 """
@@ -26,12 +27,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import botocore.session
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
+
+from api_discovery.local.overlay import OVERLAY, OverlayMiddleware
 
 LOOPBACK = "127.0.0.1"
 V1_DEFAULT_PAGE_SIZE = 25  # documented AWS default for `limit`
@@ -219,6 +222,7 @@ class _PagingStyle:
 
 _V1 = _PagingStyle("limit", "position", "item", V1_DEFAULT_PAGE_SIZE, V1_MAX_PAGE_SIZE)
 _V2 = _PagingStyle("maxResults", "nextToken", "items", V2_DEFAULT_PAGE_SIZE, None)
+_ROUTING_RULES = _PagingStyle("maxResults", "nextToken", "routingRules", V2_DEFAULT_PAGE_SIZE, 100)
 
 # GetStages (v1) is absent on purpose: AWS returns every stage of a REST API in one unpaged answer.
 PAGED_OPERATIONS: dict[str, _PagingStyle] = {
@@ -234,8 +238,12 @@ PAGED_OPERATIONS: dict[str, _PagingStyle] = {
             "GetVpcLinks",
             "GetApiKeys",
             "GetDeployments",
+            "GetRequestValidators",
+            "GetClientCertificates",
+            "GetDomainNameAccessAssociations",
         )
     },
+    "apigatewayv2:ListRoutingRules": _ROUTING_RULES,
     **{
         f"apigatewayv2:{name}": _V2
         for name in (
@@ -382,6 +390,37 @@ def _with_deployment_id(to_json: Callable[[Any], dict[str, Any]]) -> Callable[[A
     return stage_to_json
 
 
+def _v1_client_certificates(self: Any) -> tuple[int, dict[str, str], str]:
+    return 200, {}, json.dumps({"item": OVERLAY.certificates(self.current_account, self.region)})
+
+
+def _v1_access_associations(self: Any) -> tuple[int, dict[str, str], str]:
+    owner = (self.querystring.get("resourceOwner") or ["SELF"])[0]
+    return 200, {}, json.dumps({"item": OVERLAY.associations(self.current_account, self.region, owner)})
+
+
+def _v2_routing_rules(self: Any) -> tuple[int, dict[str, str], str]:
+    # The path is /v2/domainnames/{domainName}/routingrules; a private domain is named by its id as well.
+    domain = unquote(self.path.split("?")[0].split("/")[-2])
+    domain_id = (self.querystring.get("domainNameId") or [None])[0]
+    rules = OVERLAY.routing_rules(self.current_account, self.region, domain, domain_id)
+    return 200, {}, json.dumps({"routingRules": rules})
+
+
+def _mappings_of_unmapped_domains(
+    get_base_path_mappings: Callable[[Any, str], list[Any]],
+) -> Callable[[Any, str], list[Any]]:
+    """moto answers a 500 (KeyError) for a domain that has no base path mapping yet; AWS an empty list."""
+
+    def get_base_path_mappings_of_any_domain(self: Any, domain_name: str) -> list[Any]:
+        if domain_name in self.domain_names and domain_name not in self.base_path_mappings:
+            return []
+        return get_base_path_mappings(self, domain_name)
+
+    setattr(get_base_path_mappings_of_any_domain, _EXTENDED, True)
+    return get_base_path_mappings_of_any_domain
+
+
 def install_moto_extensions() -> None:
     """Teach moto what it lacks and the scanner reads. Idempotent.
 
@@ -391,8 +430,12 @@ def install_moto_extensions() -> None:
     - apigatewayv2 ExportApi (GET /v2/apis/{apiId}/exports/{specification}): an OpenAPI document of the routes.
     - apigateway PutIntegration/GetResources/GetIntegration: `connectionId` is stored and returned.
     - apigatewayv2 GetStages: `DeploymentId` is returned.
+    - apigateway GetBasePathMappings: a domain without mappings answers an empty list, not a 500.
+    - apigateway GetClientCertificates and GetDomainNameAccessAssociations, apigatewayv2 ListRoutingRules: what
+      the overlay (api_discovery.local.overlay) holds, for the server and for moto's in-process mock alike.
     """
-    from moto.apigateway.models import Integration  # noqa: PLC0415 - moto is heavy; load on first use
+    from moto.apigateway import urls as v1_urls  # noqa: PLC0415
+    from moto.apigateway.models import APIGatewayBackend, Integration  # noqa: PLC0415 - moto is heavy; load on use
     from moto.apigateway.responses import APIGatewayResponse  # noqa: PLC0415
     from moto.apigatewayv2 import urls as v2_urls  # noqa: PLC0415
     from moto.apigatewayv2.models import Stage as V2Stage  # noqa: PLC0415
@@ -400,18 +443,31 @@ def install_moto_extensions() -> None:
 
     if "get_authorizers" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.get_authorizers = _v2_get_authorizers  # type: ignore[attr-defined]
+    if "get_client_certificates" not in vars(APIGatewayResponse):
+        APIGatewayResponse.get_client_certificates = _v1_client_certificates  # type: ignore[attr-defined]
+        APIGatewayResponse.get_domain_name_access_associations = _v1_access_associations  # type: ignore[attr-defined]
+        v1_urls.url_paths["{0}/clientcertificates$"] = APIGatewayResponse.dispatch
+        v1_urls.url_paths["{0}/domainnameaccessassociations$"] = APIGatewayResponse.dispatch
+    if "list_routing_rules" not in vars(ApiGatewayV2Response):
+        ApiGatewayV2Response.list_routing_rules = _v2_routing_rules  # type: ignore[attr-defined]
+        # apigateway's URL table took a copy of apigatewayv2's when it was imported: both need v2 paths.
+        for table in (v1_urls.url_paths, v2_urls.url_paths):
+            table["{0}/v2/domainnames/(?P<domain_name>[^/]+)/routingrules$"] = ApiGatewayV2Response.dispatch
     if "export_api" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.export_api = _v2_export_api  # type: ignore[attr-defined]
         # moto serves no route for it; its URL table is read when the service's app is first built.
-        v2_urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/exports/(?P<specification>[^/]+)$"] = (
-            ApiGatewayV2Response.dispatch
-        )
+        for table in (v1_urls.url_paths, v2_urls.url_paths):
+            table["{0}/v2/apis/(?P<api_id>[^/]+)/exports/(?P<specification>[^/]+)$"] = ApiGatewayV2Response.dispatch
     if not getattr(APIGatewayResponse.put_integration, _EXTENDED, False):
         APIGatewayResponse.put_integration = _keep_connection_id(  # type: ignore[method-assign,assignment]
             APIGatewayResponse.put_integration
         )
     if not getattr(Integration.to_json, _EXTENDED, False):
         Integration.to_json = _with_connection_id(Integration.to_json)  # type: ignore[method-assign,assignment]
+    if not getattr(APIGatewayBackend.get_base_path_mappings, _EXTENDED, False):
+        APIGatewayBackend.get_base_path_mappings = _mappings_of_unmapped_domains(  # type: ignore[method-assign,assignment]
+            APIGatewayBackend.get_base_path_mappings
+        )
     if not getattr(V2Stage.to_json, _EXTENDED, False):
         V2Stage.to_json = _with_deployment_id(V2Stage.to_json)  # type: ignore[method-assign,assignment]
 
@@ -560,7 +616,8 @@ class Emulator:
     def _app(self) -> WSGIApplication:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
-        app: WSGIApplication = PagingMiddleware(DomainDispatcherApplication(create_backend_app))
+        moto: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+        app: WSGIApplication = PagingMiddleware(OverlayMiddleware(moto, OVERLAY, identify, signing_scope))
         for middleware in reversed(self._middlewares):
             app = middleware(app)
         return _Front(app, self.rules, self.requests)
@@ -601,6 +658,7 @@ class Emulator:
             response.read()
         self.rules.clear()
         self.requests.clear()
+        OVERLAY.clear()
 
     def deny_assume_role(self, role_arn: str) -> None:
         """sts:AssumeRole on this role answers 403 AccessDenied, whoever asks."""

@@ -9,7 +9,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_discovery.blobs import BlobStore
-from api_discovery.inventory.model import Api, Domain, ScanError, UsagePlan, VpcLink
+from api_discovery.inventory.model import (
+    AccountSettings,
+    Api,
+    ClientCertificate,
+    Domain,
+    ScanError,
+    UsagePlan,
+    VpcLink,
+)
 from api_discovery.targets import Target
 
 PROGRESS_PREFIX = "progress/"
@@ -19,6 +27,8 @@ class RegionWide(BaseModel):
     domains: list[Domain] = Field(default_factory=list)
     usage_plans: list[UsagePlan] = Field(default_factory=list)
     vpc_links: list[VpcLink] = Field(default_factory=list)
+    client_certificates: list[ClientCertificate] = Field(default_factory=list)
+    account_settings: AccountSettings | None = None
 
 
 class Progress(BaseModel):

@@ -21,13 +21,12 @@ from typing import Any
 import boto3
 
 from api_discovery.analysis import completeness
-from api_discovery.collect import domains as domain_calls
 from api_discovery.collect import rest, v2
 from api_discovery.collect.context import ScanContext
 from api_discovery.collect.session import AccountCredentials, CallCounter
 from api_discovery.errors import TargetUnavailableError
 from api_discovery.inventory import normalise
-from api_discovery.inventory.model import Api, Domain, Rescan, Snapshot, UsagePlan, VpcLink
+from api_discovery.inventory.model import Api, Domain, Rescan, ScanError, Snapshot, UsagePlan, VpcLink, essential
 from api_discovery.steps.progress import Progress, RegionWide
 from api_discovery.steps.target_scan import (
     ScanOptions,
@@ -35,6 +34,7 @@ from api_discovery.steps.target_scan import (
     collect_apis,
     finish_api,
     plain_entry,
+    region_domains,
     scan_context,
     scan_lanes,
     utc_now,
@@ -49,17 +49,20 @@ class Fresh:
     scanned_at: str
     read: list[str] = field(default_factory=list)
     apis: dict[str, Api | None] = field(default_factory=dict)  # by Resource.key
-    domains: dict[str, Domain | None] = field(default_factory=dict)  # by domain name
+    # By domain name, lowercase: a public domain and a private one of the same name are read together; an empty
+    # list is a name confirmed gone.
+    domains: dict[str, list[Domain]] = field(default_factory=dict)
     usage_plans: list[UsagePlan] | None = None
     vpc_links: list[VpcLink] | None = None
     calls: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
     gaps: list[str] = field(default_factory=list)  # why the read cannot stand for what it names
+    optional_errors: list[ScanError] = field(default_factory=list)  # refused reads that leave the view whole
 
     @property
     def removed(self) -> list[str]:
         gone = [key for key, api in self.apis.items() if api is None]
-        return gone + [f"domain#{name}" for name, domain in self.domains.items() if domain is None]
+        return gone + [f"domain#{name}" for name, found in self.domains.items() if not found]
 
 
 def read_resources(
@@ -78,9 +81,10 @@ def read_resources(
     try:
         with scan_context(target, credentials or session_factory, counter, opts) as ctx, scan_lanes(opts) as lanes:
             entries = _api_entries(ctx, resources)
-            for resource in resources:
-                if resource.kind == "domain":
-                    fresh.domains[resource.id] = _domain(ctx, resource.id)
+            names = {r.id for r in resources if r.kind == "domain"}
+            if names:
+                found = region_domains(ctx, lanes.main, only=lambda name: name.lower() in names)
+                fresh.domains = {n: [d for d in found if d.name.lower() == n] for n in sorted(names)}
             kinds = {r.kind for r in resources}
             fresh.usage_plans = rest.usage_plans(ctx) if "usage_plans" in kinds else None
             fresh.vpc_links = rest.vpc_links(ctx) if "vpc_links" in kinds else None
@@ -98,7 +102,8 @@ def read_resources(
             collected = collect_apis(ctx, lanes, progress, None, opts.reserve_seconds)
             got = {_api_key(a): a for a in collected.apis}
             fresh.apis = {key: (got.get(key) if entry else None) for key, entry in entries.items()}
-            fresh.gaps += [f"{e.operation} {e.resource}: {e.code}" for e in ctx.errors]
+            fresh.gaps += [f"{e.operation} {e.resource}: {e.code}" for e in essential(ctx.errors)]
+            fresh.optional_errors = [e for e in ctx.errors if e not in essential(ctx.errors)]
             fresh.gaps += [f"{key}: read but not collected" for key, e in entries.items() if e and key not in got]
     except TargetUnavailableError as exc:
         fresh.gaps.append(str(exc))
@@ -134,9 +139,9 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
     landed: that one read other parts, and both are in this view."""
     prior = base.rescan.read_at if base.rescan else {}
     scanned_at = fresh.scanned_at if fresh.scanned_at > base.scanned_at else _after(base.scanned_at)
-    domains = [d for d in base.domains if d.name not in fresh.domains]
-    domains += [d for d in fresh.domains.values() if d is not None]
-    domains.sort(key=lambda d: d.name)
+    domains = [d for d in base.domains if d.name.lower() not in fresh.domains]
+    domains += [d for found in fresh.domains.values() for d in found]
+    domains.sort(key=lambda d: d.key)
     apis = [a for a in base.apis if _api_key(a) not in fresh.apis]
     apis += [a for a in fresh.apis.values() if a is not None]
     snapshot = Snapshot(
@@ -145,12 +150,15 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
         region=base.region,
         scanned_at=scanned_at,
         status="complete",
+        errors=fresh.optional_errors,
         api_calls=fresh.calls,
         api_retries=fresh.retries,
         apis=sorted((finish_api(a, domains, base.region) for a in apis), key=lambda a: (a.kind, a.id)),
         domains=domains,
         usage_plans=fresh.usage_plans if fresh.usage_plans is not None else base.usage_plans,
         vpc_links=fresh.vpc_links if fresh.vpc_links is not None else base.vpc_links,
+        client_certificates=base.client_certificates,
+        account_settings=base.account_settings,
         rescan=Rescan(
             base=base_key,
             read=fresh.read,
@@ -191,17 +199,3 @@ def _api_entries(ctx: ScanContext, resources: list[Resource]) -> dict[str, dict[
         by_id = {str(a.get(id_field)): a for a in found}
         entries |= {r.key: by_id.get(r.id) for r in named}
     return entries
-
-
-def _domain(ctx: ScanContext, name: str) -> Domain | None:
-    """One custom domain as a full scan sees it: its v1 and v2 entries (from the lists a full scan reads), each
-    with its mappings, merged. None once neither list holds it."""
-    found: list[Domain] = []
-    for raw in domain_calls.list_rest_domains(ctx):
-        if str(raw.get("domainName", "")).lower() == name:
-            found.append(normalise.rest_domain(raw, domain_calls.base_path_mappings(ctx, raw["domainName"])))
-    for raw in domain_calls.list_v2_domains(ctx):
-        if str(raw.get("DomainName", "")).lower() == name:
-            found.append(normalise.v2_domain(raw, domain_calls.api_mappings(ctx, raw["DomainName"])))
-    merged = normalise.merge_domains(found)
-    return merged[0] if merged else None

@@ -34,7 +34,7 @@ from api_discovery.collect.session import (
 )
 from api_discovery.errors import TargetUnavailableError
 from api_discovery.inventory import normalise
-from api_discovery.inventory.model import Api, Domain, ScanError, Snapshot, Stage
+from api_discovery.inventory.model import AccessAssociation, Api, Domain, ScanError, Snapshot, Stage, essential
 from api_discovery.steps.progress import Progress, RegionWide
 from api_discovery.targets import Target, known_regions
 
@@ -205,21 +205,15 @@ def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
     """The API lists and everything region-wide: small, read once, kept in the progress."""
     rest_list = lanes.main.submit(rest.list_rest_apis, ctx)
     v2_list = lanes.main.submit(v2.list_v2_apis, ctx)
-    rest_domains = lanes.main.submit(domain_calls.list_rest_domains, ctx)
-    v2_domains = lanes.main.submit(domain_calls.list_v2_domains, ctx)
     plans = lanes.main.submit(rest.usage_plans, ctx)
     links = lanes.main.submit(rest.vpc_links, ctx)
-    rest_mappings = {
-        d["domainName"]: (d, lanes.main.submit(domain_calls.base_path_mappings, ctx, d["domainName"]))
-        for d in rest_domains.result()
-    }
-    v2_mappings = {
-        d["DomainName"]: (d, lanes.main.submit(domain_calls.api_mappings, ctx, d["DomainName"]))
-        for d in v2_domains.result()
-    }
-    found: list[Domain] = [normalise.rest_domain(raw, f.result()) for raw, f in rest_mappings.values()]
-    found += [normalise.v2_domain(raw, f.result()) for raw, f in v2_mappings.values()]
+    # In this thread: it waits on calls of the same lane.
+    domains = region_domains(ctx, lanes.main, has_apis=lambda: bool(rest_list.result() or v2_list.result()))
     rest_apis, v2_apis = rest_list.result(), v2_list.result()
+    # The account's settings and client certificates matter only to stages: a region without APIs skips both.
+    any_apis = bool(rest_apis or v2_apis)
+    certificates = lanes.main.submit(rest.client_certificates, ctx) if any_apis else None
+    settings = lanes.main.submit(rest.account_settings, ctx) if any_apis else None
     return progress.model_copy(
         update={
             "listed": True,
@@ -227,10 +221,98 @@ def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
             "rest_pending": [plain_entry(a) for a in rest_apis or []],
             "v2_pending": [plain_entry(a) for a in v2_apis or []],
             "region_wide": RegionWide(
-                domains=normalise.merge_domains(found), usage_plans=plans.result(), vpc_links=links.result()
+                domains=domains,
+                usage_plans=plans.result(),
+                vpc_links=links.result(),
+                client_certificates=certificates.result() if certificates else [],
+                account_settings=settings.result() if settings else None,
             ),
         }
     )
+
+
+def region_domains(
+    ctx: ScanContext,
+    lane: ThreadPoolExecutor,
+    only: Callable[[str], bool] | None = None,
+    has_apis: Callable[[], bool] = lambda: False,
+) -> list[Domain]:
+    """Every custom domain of the region, with its mappings and routing rules, and for private domains the VPC
+    endpoints associated with them. `only` picks the domains by name, for a targeted rescan. Runs in the
+    caller's thread: it waits on calls sent to `lane`.
+
+    The association lists are read where they can hold something: OTHER_ACCOUNTS (other accounts' endpoints
+    reaching this account's domains) where the region owns a private domain, SELF (this account's endpoints)
+    there and wherever the region has APIs. A region with neither reads none of them."""
+    rest_listed = lane.submit(domain_calls.list_rest_domains, ctx)
+    v2_listed = lane.submit(domain_calls.list_v2_domains, ctx)
+    rest_raw = [d for d in rest_listed.result() if only is None or only(d["domainName"])]
+    v2_raw = [d for d in v2_listed.result() if only is None or only(d["DomainName"])]
+
+    def rules(name: str, mode: Any, domain_id: str | None = None) -> Future[list[dict[str, Any]]] | None:
+        if normalise.routing_mode(mode) == "API_MAPPING_ONLY":
+            return None
+        return lane.submit(domain_calls.routing_rules, ctx, name, domain_id)
+
+    rest_parts = [
+        (
+            d,
+            lane.submit(domain_calls.base_path_mappings, ctx, d["domainName"], d.get("domainNameId")),
+            rules(d["domainName"], d.get("routingMode"), d.get("domainNameId")),
+        )
+        for d in rest_raw
+    ]
+    # A private domain is not in the v2 list; every other one is in both, and its rules are read once.
+    in_v1 = {d["domainName"] for d in rest_raw}
+    v2_parts = [
+        (
+            d,
+            lane.submit(domain_calls.api_mappings, ctx, d["DomainName"]),
+            None if d["DomainName"] in in_v1 else rules(d["DomainName"], d.get("RoutingMode")),
+        )
+        for d in v2_raw
+    ]
+    private = any(normalise.is_private_domain(d) for d in rest_raw)
+    by_domain = _associations(ctx, lane, others=private) if private or has_apis() else {}
+    found = [
+        normalise.rest_domain(
+            raw,
+            maps.result(),
+            rules=rule_list.result() if rule_list else (),
+            associations=by_domain.get(raw.get("domainNameArn") or "", []),
+        )
+        for raw, maps, rule_list in rest_parts
+    ]
+    found += [
+        normalise.v2_domain(raw, maps.result(), rules=rule_list.result() if rule_list else ())
+        for raw, maps, rule_list in v2_parts
+    ]
+    # This account's endpoints associated with another account's private domain: that domain, as shared.
+    foreign = set(by_domain) - {d.arn for d in found if d.arn}
+    if foreign:
+        for raw in domain_calls.shared_domains(ctx):
+            if raw.get("domainNameArn") in foreign:
+                arn = str(raw["domainNameArn"])
+                owner = arn.split(":")[4] if arn.count(":") >= 5 else None
+                shared = normalise.rest_domain(raw, [], associations=by_domain[arn])
+                found.append(shared.model_copy(update={"owner_account": owner}))
+    return normalise.merge_domains(found)
+
+
+def _associations(ctx: ScanContext, lane: ThreadPoolExecutor, *, others: bool) -> dict[str, list[AccessAssociation]]:
+    """The VPC endpoints associated with private domains, by domain ARN: this account's own (SELF) and, with
+    `others`, other accounts' with this account's domains (OTHER_ACCOUNTS), each with the account its ARN
+    names."""
+    own = lane.submit(domain_calls.access_associations, ctx, "SELF")
+    theirs = lane.submit(domain_calls.access_associations, ctx, "OTHER_ACCOUNTS") if others else None
+    by_domain: dict[str, list[AccessAssociation]] = {}
+    for raw in [*(own.result() or []), *((theirs.result() if theirs else None) or [])]:
+        arn = str(raw.get("domainNameAccessAssociationArn", ""))
+        account = arn.split(":")[4] if arn.count(":") >= 5 else None
+        by_domain.setdefault(str(raw.get("domainNameArn", "")), []).append(
+            normalise.access_association(raw, account or None)
+        )
+    return by_domain
 
 
 def plain_entry(raw: dict[str, Any]) -> dict[str, Any]:
@@ -271,11 +353,16 @@ class _Job:
 def _rest_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
     api_id = raw["id"]
     specs: list[Part] = [
-        (lanes.resources, rest.rest_routes, (ctx, api_id)),
+        (lanes.resources, rest.rest_routes_and_validators, (ctx, api_id)),
         (lanes.main, _exported, (ctx, "REST", api_id, rest.rest_stages, ctx, api_id)),
         (lanes.main, rest.rest_authorizers, (ctx, api_id)),
     ]
-    return _Job(raw, True, specs, lambda r: normalise.rest_api(raw, routes=r[0], stages=r[1], authorizers=r[2])).start()
+    return _Job(
+        raw,
+        True,
+        specs,
+        lambda r: normalise.rest_api(raw, routes=r[0][0], validators=r[0][1], stages=r[1], authorizers=r[2]),
+    ).start()
 
 
 def _v2_job(ctx: ScanContext, lanes: _Lanes, raw: dict[str, Any]) -> _Job:
@@ -350,7 +437,7 @@ def finish_api(api: Api, domains: list[Domain], region: str) -> Api:
 def _snapshot(progress: Progress) -> Snapshot:
     wide = progress.region_wide or RegionWide()
     apis = sorted(progress.apis, key=lambda a: (a.kind, a.id))
-    complete = progress.lists_complete and not progress.errors
+    complete = progress.lists_complete and not essential(progress.errors)
     snapshot = Snapshot(
         run_id=progress.run_id,
         account_id=progress.account_id,
@@ -364,5 +451,7 @@ def _snapshot(progress: Progress) -> Snapshot:
         domains=wide.domains,
         usage_plans=wide.usage_plans,
         vpc_links=wide.vpc_links,
+        client_certificates=wide.client_certificates,
+        account_settings=wide.account_settings,
     )
     return completeness.assess(snapshot)

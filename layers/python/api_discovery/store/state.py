@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from api_discovery.inventory.model import Api, Snapshot
+from api_discovery.inventory.model import Api, Snapshot, essential
 from api_discovery.inventory.snapshots import SnapshotRef, api_hash, findings_hash
 
 TTL_ATTRIBUTE = "expires_at"
@@ -107,7 +107,7 @@ class StateStore:
         if snapshot.status == "failed" or result.behind:
             # Behind a newer view, its APIs are old news, and one it saw that the newer view did not is gone.
             return result
-        incomplete = {e.resource.rsplit("/", 1)[-1] for e in snapshot.errors}
+        incomplete = {e.resource.rsplit("/", 1)[-1] for e in essential(snapshot.errors)}
         for api in snapshot.apis:
             if api.id in incomplete or (only is not None and (api.kind, api.id) not in only):
                 continue

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from api_discovery.analysis.findings.catalogue import CATALOGUE, SEVERITIES, Rule, rule
+from api_discovery.analysis.findings.catalogue import CATALOGUE, CATALOGUE_VERSION, NARROWED, SEVERITIES, Rule, rule
 from api_discovery.analysis.findings.rules import CHECKS
 from api_discovery.inventory.model import Finding, Snapshot
 
-__all__ = ["CATALOGUE", "SEVERITIES", "Rule", "evaluate", "finding_key", "rule"]
+__all__ = ["CATALOGUE", "CATALOGUE_VERSION", "NARROWED", "SEVERITIES", "Rule", "evaluate", "finding_key", "rule"]
 
 
 def evaluate(snapshot: Snapshot) -> list[Finding]:

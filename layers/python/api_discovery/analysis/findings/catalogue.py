@@ -139,7 +139,7 @@ _RULES = (
         "Every route of a WebSocket API is reached through $connect; without authorization there anyone can "
         "connect and send messages to every route.",
         "Set IAM or a Lambda authorizer on the $connect route.",
-        ("connect_route", "authorization_type"),
+        ("connect_route", "authorization_type", "verdict", "routes", "urls"),
     ),
     Rule(
         "http-route-unauthorized",
@@ -158,9 +158,105 @@ _RULES = (
         "Attach the stage to a usage plan with rate and burst limits (and a quota).",
         ("stage", "api_key_routes", "usage_plans"),
     ),
+    Rule(
+        "cors-wildcard-with-credentials",
+        "high",
+        "CORS allows any origin together with credentials",
+        "A preflight that echoes the caller's Origin lets a script on any website send the user's cookies or "
+        "credentials to the API and read the answer; with a literal '*' browsers refuse the credentials, and the "
+        "API's clients break the day someone relies on them.",
+        "List the allowed origins explicitly, or stop allowing credentials.",
+        ("source", "allow_origin", "allow_credentials", "routes"),
+    ),
+    Rule(
+        "cors-wildcard-on-authenticated-api",
+        "low",
+        "CORS allows any origin on an API that authenticates its callers",
+        "An API that checks who calls it is rarely meant for every website: scripts on any origin may call it "
+        "with a token they hold and read the answer.",
+        "List the origins of the API's own front ends.",
+        ("source", "allow_origin", "authenticated_routes"),
+    ),
+    Rule(
+        "stage-variable-secret",
+        "high",
+        "Stage variable looks like a credential",
+        "Stage variables are readable by anyone with apigateway:GET and are written into deployment history; a "
+        "credential kept there leaks beyond the people meant to hold it. (The value is not stored here.)",
+        "Move the secret to AWS Secrets Manager or SSM Parameter Store, read it in the integration, rotate it.",
+        ("stage", "variable", "detector"),
+    ),
+    Rule(
+        "integration-tls-verification-off",
+        "high",
+        "Integration does not verify the backend's TLS certificate",
+        "With insecureSkipVerification, API Gateway accepts any certificate from the backend: anyone on the path "
+        "can impersonate it and read or change the traffic.",
+        "Give the backend a certificate from a trusted authority and turn verification back on.",
+        ("routes", "targets"),
+    ),
+    Rule(
+        "rest-endpoint-legacy-tls",
+        "medium",
+        "REST API's default endpoint accepts TLS below 1.2",
+        "The execute-api endpoint's security policy still negotiates TLS 1.0 or 1.1 (deprecated by RFC 8996).",
+        "Set the API's security policy to TLS_1_2 or a newer enhanced policy, or disable the default endpoint.",
+        ("security_policy", "default_endpoint_enabled"),
+    ),
+    Rule(
+        "method-logs-or-caches-data",
+        "medium",
+        "Method setting logs full requests or caches responses",
+        "A per-method override turns on data tracing (request and response bodies, tokens included, in "
+        "CloudWatch Logs) or response caching (a cached answer may be served to another caller).",
+        "Remove the override, or turn data tracing off and make the cache key include the caller's identity.",
+        ("stage", "method", "data_trace_enabled", "caching_enabled", "cache_encrypted"),
+    ),
+    Rule(
+        "logging-without-cloudwatch-role",
+        "medium",
+        "Stages log, but the account has no CloudWatch role for API Gateway",
+        "Without the account's CloudWatch Logs role, REST and WebSocket stages that say logging is on write "
+        "nothing: the logs an investigation will look for do not exist.",
+        "Set the CloudWatch Logs role ARN in API Gateway's settings for the region.",
+        ("stages", "cloudwatch_role_arn"),
+    ),
+    Rule(
+        "dualstack-policy-ipv4-only",
+        "medium",
+        "Dualstack API whose resource policy names IPv4 ranges only",
+        "The API accepts IPv6 clients, but its aws:SourceIp conditions list only IPv4 ranges: an IPv6 caller "
+        "escapes a Deny on those ranges, and an allow-list no longer says who can call.",
+        "Add the matching IPv6 ranges to every aws:SourceIp condition, or set the API back to IPv4.",
+        ("ip_address_type", "ipv4_ranges"),
+    ),
+    Rule(
+        "private-domain-cross-account-access",
+        "medium",
+        "Private custom domain reachable from VPC endpoints in other accounts",
+        "VPC endpoints of other AWS accounts are associated with the domain: their networks can send requests "
+        "to the private APIs it maps.",
+        "Keep only the associations you expect; reject the others and narrow the domain's management policy.",
+        ("domain", "accounts", "vpc_endpoints"),
+    ),
+    Rule(
+        "client-certificate-expiring",
+        "medium",
+        "Client certificate expired or expiring within 30 days",
+        "Backends that check API Gateway's client certificate refuse every request once it expires.",
+        "Generate a new client certificate, trust it in the backend and rotate the stages to it.",
+        ("certificate_id", "expiration_date", "expired", "stages"),
+    ),
 )
 
 CATALOGUE: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+# The catalogue's version, stored in each snapshot it judged. A rule narrowed in a version stops raising some
+# findings an older catalogue raised for facts that did not change: their end is a "rule-changed"
+# resolution, not a fix. (Version 2: WebSocket routes and CORS preflights leave public-route-unauthenticated,
+# and a public HTTP route is no longer also http-route-unauthorized.)
+CATALOGUE_VERSION = 2
+NARROWED: dict[str, int] = {"public-route-unauthenticated": 2, "http-route-unauthorized": 2}
 
 
 def rule(rule_id: str) -> Rule:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from api_discovery.analysis.exposure import PUBLIC
+from api_discovery.analysis.exposure import PUBLIC, VERDICTS
 from api_discovery.analysis.findings.catalogue import CATALOGUE
 from api_discovery.analysis.policy import route_access
 from api_discovery.inventory.model import Api, Finding, Route, Snapshot, Stage
@@ -60,11 +62,19 @@ def _public_routes(api: Api) -> list[Route]:
     return [r for r in api.routes if r.exposure and r.exposure.verdict in PUBLIC]
 
 
+def _preflight(route: Route) -> bool:
+    return bool(route.integration and route.integration.cors_preflight)
+
+
 @check("public-route-unauthenticated")
 def _unauthenticated(snapshot: Snapshot) -> Iterator[Finding]:
+    # A CORS preflight answers headers, never data: judged by the CORS rules. A WebSocket API's routes share
+    # $connect's verdict: one finding for the API (websocket-connect-unauthorized), not one per route.
     for api in snapshot.apis:
+        if api.kind == "WEBSOCKET":
+            continue
         for route in api.routes:
-            if route.exposure and route.exposure.verdict == "public-unauthenticated":
+            if route.exposure and route.exposure.verdict == "public-unauthenticated" and not _preflight(route):
                 yield finding(
                     "public-route-unauthenticated",
                     route_resource(api, route),
@@ -167,10 +177,8 @@ _stage_rule(
 def _legacy_tls(snapshot: Snapshot) -> Iterator[Finding]:
     for domain in snapshot.domains:
         policy = (domain.security_policy or "").upper()
-        if policy and any(marker in policy for marker in _LEGACY_TLS):
-            yield finding(
-                "domain-legacy-tls", f"domain/{domain.name}", None, domain=domain.name, security_policy=policy
-            )
+        if policy and _legacy(policy):
+            yield finding("domain-legacy-tls", f"domain/{domain.key}", None, domain=domain.name, security_policy=policy)
 
 
 @check("default-endpoint-beside-custom-domain")
@@ -228,12 +236,16 @@ def _websocket_connect(snapshot: Snapshot) -> Iterator[Finding]:
         connect = next((r for r in api.routes if r.path == "$connect"), None)
         authorization = connect.authorization_type if connect else "NONE"
         if authorization == "NONE":
+            verdicts = {_verdict(r) for r in api.routes} - {None}
             yield finding(
                 "websocket-connect-unauthorized",
                 f"{api_resource(api)} $connect",
                 api,
                 connect_route=connect is not None,
                 authorization_type=authorization,
+                verdict=min(verdicts, key=VERDICTS.index) if verdicts else None,
+                routes=sorted(r.path for r in api.routes)[:20],
+                urls=sorted({u for r in api.routes for u in r.urls})[:10],
             )
 
 
@@ -243,7 +255,8 @@ def _http_route(snapshot: Snapshot) -> Iterator[Finding]:
         if api.kind != "HTTP":
             continue
         for route in api.routes:
-            if route.authorization_type == "NONE":
+            # A public one is already public-route-unauthenticated: one finding per fact.
+            if route.authorization_type == "NONE" and _verdict(route) != "public-unauthenticated":
                 yield finding(
                     "http-route-unauthorized",
                     route_resource(api, route),
@@ -271,3 +284,255 @@ def _api_key_plans(snapshot: Snapshot) -> Iterator[Finding]:
                     api_key_routes=keyed,
                     usage_plans=sorted(p.id for p in plans),
                 )
+
+
+# --- CORS ----------------------------------------------------------------------------------------------------
+
+
+def _authenticated_routes(api: Api) -> int:
+    return sum(1 for r in api.routes if r.authorization_type not in ("NONE", "") and not _preflight(r))
+
+
+# A preflight that maps the request's own Origin header into its answer allows every origin, as "*" does, and
+# unlike "*" browsers then send credentials along.
+_REFLECTED = "method.request.header.origin"
+
+
+def _any_origin(origin: str | None) -> str | None:
+    if origin == "*":
+        return "*"
+    if origin and origin.lower() == _REFLECTED:
+        return "reflected Origin"
+    return None
+
+
+def _cors_sources(api: Api) -> Iterator[tuple[str, str, bool, list[str]]]:
+    """(where, which origins, credentials allowed, routes) for each CORS answer of the API that allows every
+    origin."""
+    if api.cors:
+        origins = [str(o) for o in api.cors.get("AllowOrigins") or []]
+        if "*" in origins:
+            yield "cors configuration", "*", bool(api.cors.get("AllowCredentials")), []
+    grouped: dict[tuple[str, bool], list[Route]] = {}
+    for r in api.routes:
+        origin = _any_origin(r.integration.cors_allow_origin if r.integration else None)
+        if origin and r.integration:
+            grouped.setdefault((origin, bool(r.integration.cors_allow_credentials)), []).append(r)
+    for (origin, credentials), routes in sorted(grouped.items()):
+        yield "preflight", origin, credentials, sorted(route_resource(api, r) for r in routes)[:10]
+
+
+@check("cors-wildcard-with-credentials")
+def _cors_credentials(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        for source, origin, credentials, routes in _cors_sources(api):
+            if credentials:
+                yield finding(
+                    "cors-wildcard-with-credentials",
+                    api_resource(api),
+                    api,
+                    source=source,
+                    allow_origin=origin,
+                    allow_credentials=True,
+                    routes=routes,
+                )
+
+
+@check("cors-wildcard-on-authenticated-api")
+def _cors_authenticated(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        authenticated = _authenticated_routes(api)
+        sources = [s for s in _cors_sources(api) if not s[2]]  # with credentials: the high rule says it
+        if authenticated and sources:
+            yield finding(
+                "cors-wildcard-on-authenticated-api",
+                api_resource(api),
+                api,
+                source=", ".join(sorted({s[0] for s in sources})),
+                allow_origin=", ".join(sorted({s[1] for s in sources})),
+                authenticated_routes=authenticated,
+            )
+
+
+# --- Stages, integrations, method settings ----------------------------------------------------------------------
+
+
+@check("stage-variable-secret")
+def _stage_secret(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        for stage in api.stages:
+            for variable in stage.secret_variables:
+                yield finding(
+                    "stage-variable-secret",
+                    f"{stage_resource(api, stage)} ${{stageVariables.{variable.name}}}",
+                    api,
+                    stage=stage.name,
+                    variable=variable.name,
+                    detector=variable.detector,
+                )
+
+
+@check("integration-tls-verification-off")
+def _tls_skip(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        routes = [r for r in api.routes if r.integration and r.integration.tls_skip_verification]
+        if routes:
+            yield finding(
+                "integration-tls-verification-off",
+                api_resource(api),
+                api,
+                routes=sorted(route_resource(api, r) for r in routes)[:20],
+                targets=sorted({r.integration.target or "" for r in routes if r.integration})[:10],
+            )
+
+
+@check("rest-endpoint-legacy-tls")
+def _rest_legacy_tls(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        policy = (api.security_policy or "").upper()
+        if api.kind == "REST" and api.default_endpoint_enabled and policy and _legacy(policy):
+            yield finding(
+                "rest-endpoint-legacy-tls",
+                api_resource(api),
+                api,
+                security_policy=api.security_policy,
+                default_endpoint_enabled=True,
+            )
+
+
+def _legacy(policy: str) -> bool:
+    return any(marker in policy.upper() for marker in _LEGACY_TLS)
+
+
+@check("method-logs-or-caches-data")
+def _method_settings(snapshot: Snapshot) -> Iterator[Finding]:
+    # '*/*' is the stage's own setting, judged by stage-data-trace-on and stage-cache-unencrypted.
+    for api in snapshot.apis:
+        if api.kind != "REST":
+            continue
+        for stage in api.stages:
+            for setting in stage.method_settings:
+                if setting.key != "*/*" and (setting.data_trace_enabled or setting.caching_enabled):
+                    yield finding(
+                        "method-logs-or-caches-data",
+                        f"{stage_resource(api, stage)} {setting.key}",
+                        api,
+                        stage=stage.name,
+                        method=setting.key,
+                        data_trace_enabled=setting.data_trace_enabled,
+                        caching_enabled=setting.caching_enabled,
+                        cache_encrypted=setting.cache_encrypted,
+                    )
+
+
+def _logs(stage: Stage) -> bool:
+    execution = (stage.execution_logging_level or "OFF") != "OFF"
+    return execution or stage.data_trace_enabled or (stage.access_log_destination or "").startswith("arn:aws:logs:")
+
+
+@check("logging-without-cloudwatch-role")
+def _no_cloudwatch_role(snapshot: Snapshot) -> Iterator[Finding]:
+    # Unread settings are unknown, not "no role": no finding then.
+    if snapshot.account_settings is None or snapshot.account_settings.cloudwatch_role_arn:
+        return
+    logging = sorted(stage_resource(a, s) for a in snapshot.apis if a.kind != "HTTP" for s in a.stages if _logs(s))
+    if logging:
+        yield finding(
+            "logging-without-cloudwatch-role",
+            f"account/{snapshot.account_id}/{snapshot.region}",
+            None,
+            stages=logging[:20],
+            cloudwatch_role_arn=None,
+        )
+
+
+# --- Networks, domains, certificates ----------------------------------------------------------------------------
+
+
+def _source_ips(value: Any) -> Iterator[str]:
+    """Every aws:SourceIp value in a policy document, wherever a condition holds one."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if str(key).lower() == "aws:sourceip":
+                yield from ([str(v) for v in inner] if isinstance(inner, list) else [str(inner)])
+            else:
+                yield from _source_ips(inner)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _source_ips(item)
+
+
+def _is_ipv4(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).version == 4
+    except ValueError:
+        return False
+
+
+@check("dualstack-policy-ipv4-only")
+def _dualstack(snapshot: Snapshot) -> Iterator[Finding]:
+    for api in snapshot.apis:
+        if (api.ip_address_type or "").lower() != "dualstack" or not api.resource_policy:
+            continue
+        ranges = sorted(set(_source_ips(api.resource_policy)))
+        if ranges and all(_is_ipv4(r) for r in ranges):
+            yield finding(
+                "dualstack-policy-ipv4-only",
+                api_resource(api),
+                api,
+                ip_address_type=api.ip_address_type,
+                ipv4_ranges=ranges[:20],
+            )
+
+
+@check("private-domain-cross-account-access")
+def _cross_account_domain(snapshot: Snapshot) -> Iterator[Finding]:
+    for domain in snapshot.domains:
+        foreign = [
+            a for a in domain.access_associations if a.source_account and a.source_account != snapshot.account_id
+        ]
+        if domain.domain_name_id and foreign:
+            yield finding(
+                "private-domain-cross-account-access",
+                f"domain/{domain.key}",
+                None,
+                domain=domain.name,
+                accounts=sorted({a.source_account or "" for a in foreign}),
+                vpc_endpoints=sorted({a.source for a in foreign}),
+            )
+
+
+EXPIRY_WARNING_DAYS = 30
+
+
+def _days_between(start: str, end: str) -> int | None:
+    try:
+        first = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        last = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (last.astimezone(UTC) - first.astimezone(UTC)).days
+
+
+@check("client-certificate-expiring")
+def _certificate_expiring(snapshot: Snapshot) -> Iterator[Finding]:
+    # Against the scan's own time, so a stored snapshot always yields the same findings; no day count in the
+    # evidence, which would change the findings of an unchanged region every day.
+    for certificate in snapshot.client_certificates:
+        if not certificate.expiration_date:
+            continue
+        days = _days_between(snapshot.scanned_at, certificate.expiration_date)
+        if days is None or days > EXPIRY_WARNING_DAYS:
+            continue
+        stages = sorted(
+            stage_resource(a, s) for a in snapshot.apis for s in a.stages if s.client_certificate_id == certificate.id
+        )
+        yield finding(
+            "client-certificate-expiring",
+            f"clientcertificate/{certificate.id}",
+            None,
+            certificate_id=certificate.id,
+            expiration_date=certificate.expiration_date,
+            expired=days < 0,
+            stages=stages[:20],
+        )
