@@ -9,6 +9,7 @@ both ways and compares. Seeding is set-up, never measured: only the scan goes ov
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 import boto3
+
+from api_discovery.local.demo_functions import FUNCTION_TRUST, function_code, function_role
 
 VERBS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 STAGE_NAMES = ("prod", "staging", "dev", "test", "qa", "perf", "canary", "sandbox")
@@ -39,6 +42,8 @@ class EstateSpec:
     routes_per_websocket_api: int = 3
     domains: int = 0
     mappings_per_domain: int = 0
+    functions: int = 0  # Lambda functions
+    function_urls: int = 0  # the first this many have a URL: alternately AuthType NONE (public) and AWS_IAM
     seed: int = 20_240_601
 
     def __post_init__(self) -> None:
@@ -53,10 +58,17 @@ class EstateSpec:
             raise ValueError("REST stages need at least one resource with a method")
         if self.mappings_per_domain and not (self.stages_per_api and self.rest_apis + self.v2_apis):
             raise ValueError("domain mappings need APIs with stages")
+        if self.function_urls > self.functions:
+            raise ValueError("function URLs need as many functions")
 
     @property
     def v2_apis(self) -> int:
         return self.http_apis + self.websocket_apis
+
+    @property
+    def open_function_urls(self) -> int:
+        """URLs with AuthType NONE: the even-numbered ones."""
+        return math.ceil(self.function_urls / 2)
 
     @property
     def rest_mappings_per_domain(self) -> int:
@@ -84,6 +96,7 @@ class SeededEstate:
     domains: int
     mappings: int
     seconds: float
+    function_urls: int = 0
 
     @property
     def apis(self) -> int:
@@ -131,6 +144,10 @@ class Seeder(Protocol):
 
     def api_mapping(self, domain: str, api_id: str, key: str, stage: str) -> None: ...
 
+    def function(self, name: str, url_auth: str | None) -> None:
+        """A Lambda function; with `url_auth`, a URL of that AuthType (NONE: with the permission that opens it)."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------------
 # The generator
@@ -173,6 +190,9 @@ def seed_estate(
     v2 = [_v2_api(seeder, spec, rng, names, i, "HTTP") for i in range(spec.http_apis)]
     v2 += [_v2_api(seeder, spec, rng, names, i, "WEBSOCKET") for i in range(spec.websocket_apis)]
     mappings = _domains(seeder, spec, rng, names, rest, v2)
+    for i in range(spec.functions):
+        auth = ("NONE" if i % 2 == 0 else "AWS_IAM") if i < spec.function_urls else None
+        seeder.function(f"fn-{i:04d}-{rng.choice(_TEAMS)}", auth)
     stages = (spec.rest_apis + spec.v2_apis) * spec.stages_per_api
     return SeededEstate(
         account_id=account,
@@ -185,6 +205,7 @@ def seed_estate(
         domains=spec.domains,
         mappings=mappings,
         seconds=time.perf_counter() - started,
+        function_urls=spec.function_urls,
     )
 
 
@@ -373,6 +394,30 @@ def _domains(
 # --------------------------------------------------------------------------------------------------
 
 
+FUNCTION_ROLE = "bench-function-role"
+_PUBLIC_URL_PERMISSION = {
+    "StatementId": "FunctionURLAllowPublicAccess",
+    "Action": "lambda:InvokeFunctionUrl",
+    "Principal": "*",
+    "FunctionUrlAuthType": "NONE",
+}
+
+
+def _function_spec(name: str, role_arn: str) -> dict[str, Any]:
+    # A secret in every function's environment: the scan must never keep, log or count it.
+    environment = {"Variables": {"DB_PASSWORD": FUNCTION_SECRET, "STAGE": "bench"}}
+    return {
+        "FunctionName": name,
+        "Runtime": "python3.12",
+        "Role": role_arn,
+        "Handler": "h.h",
+        "Environment": environment,
+    }
+
+
+FUNCTION_SECRET = "bench-only-Secr3t-value-7f1c"
+
+
 def _pascal(body: dict[str, Any]) -> dict[str, Any]:
     """Wire names (camelCase) as boto3 spells apigatewayv2's parameters (PascalCase); maps of user keys stay."""
     return {
@@ -390,6 +435,8 @@ class Boto3Seeder:
         session: boto3.Session = account_session(endpoint_url, account)
         self.v1: Any = session.client("apigateway", endpoint_url=endpoint_url, region_name=region)
         self.v2: Any = session.client("apigatewayv2", endpoint_url=endpoint_url, region_name=region)
+        self.lambda_: Any = session.client("lambda", endpoint_url=endpoint_url, region_name=region)
+        self.session, self.endpoint_url = session, endpoint_url
 
     def rest_api(self, name: str, endpoint_type: str, tags: dict[str, str]) -> tuple[str, str]:
         api = self.v1.create_rest_api(name=name, endpointConfiguration={"types": [endpoint_type]}, tags=tags)
@@ -450,6 +497,14 @@ class Boto3Seeder:
     def api_mapping(self, domain: str, api_id: str, key: str, stage: str) -> None:
         self.v2.create_api_mapping(DomainName=domain, ApiId=api_id, ApiMappingKey=key, Stage=stage)
 
+    def function(self, name: str, url_auth: str | None) -> None:
+        role = function_role(self.session, self.endpoint_url)
+        self.lambda_.create_function(**_function_spec(name, role), Code={"ZipFile": function_code()})
+        if url_auth:
+            self.lambda_.create_function_url_config(FunctionName=name, AuthType=url_auth)
+            if url_auth == "NONE":
+                self.lambda_.add_permission(FunctionName=name, **_PUBLIC_URL_PERMISSION)
+
 
 # --------------------------------------------------------------------------------------------------
 # Seeding straight into moto's backends, with the arguments moto's request handlers would pass
@@ -460,12 +515,15 @@ class BackendSeeder:
     def __init__(self, account: str, region: str) -> None:
         from moto.apigateway.models import apigateway_backends  # noqa: PLC0415 - moto is heavy; load on use
         from moto.apigatewayv2.models import apigatewayv2_backends  # noqa: PLC0415
+        from moto.awslambda.models import lambda_backends  # noqa: PLC0415
 
         from api_discovery.local.emulator import install_moto_extensions  # noqa: PLC0415
 
         install_moto_extensions()
+        self.account = account
         self.v1: Any = apigateway_backends[account][region]
         self.v2: Any = apigatewayv2_backends[account][region]
+        self.lambda_: Any = lambda_backends[account][region]
 
     def rest_api(self, name: str, endpoint_type: str, tags: dict[str, str]) -> tuple[str, str]:
         api = self.v1.create_rest_api(name, None, endpoint_configuration={"types": [endpoint_type]}, tags=tags)
@@ -625,3 +683,19 @@ class BackendSeeder:
 
     def api_mapping(self, domain: str, api_id: str, key: str, stage: str) -> None:
         self.v2.create_api_mapping(api_id=api_id, api_mapping_key=key, domain_name=domain, stage=stage)
+
+    def function(self, name: str, url_auth: str | None) -> None:
+        from moto.iam.exceptions import NotFoundException  # noqa: PLC0415
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        iam = iam_backends[self.account]["aws"]
+        try:
+            role = iam.get_role(FUNCTION_ROLE)
+        except NotFoundException:
+            role = iam.create_role(FUNCTION_ROLE, json.dumps(FUNCTION_TRUST), "/", None, "", [], None)
+        code = {"ZipFile": base64.b64encode(function_code()).decode()}
+        self.lambda_.create_function({**_function_spec(name, role.arn), "Code": code})
+        if url_auth:
+            self.lambda_.create_function_url_config(name, {"AuthType": url_auth})
+            if url_auth == "NONE":
+                self.lambda_.add_permission(name, None, json.dumps(_PUBLIC_URL_PERMISSION))

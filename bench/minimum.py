@@ -11,6 +11,8 @@ Every list is read to its end in pages of at most 500, and an empty list still c
   GetDomainNameAccessAssociations (this account's own VPC endpoint associations). The generated estates have no
   private domain, routing rule or request validator, so the other association list, ListRoutingRules and
   GetRequestValidators cost them nothing.
+- Lambda (its own quota): ListFunctions in pages of 50 (one call for none), ListFunctionUrlConfigs per function
+  (a function has its $LATEST URL only, in the generated estates), GetPolicy per URL whose AuthType is NONE.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import math
 from bench.estate import EstateSpec
 
 PAGE_SIZE = 500
+LAMBDA_PAGE_SIZE = 50
 
 
 def pages(items: int, page_size: int = PAGE_SIZE) -> int:
@@ -56,6 +59,27 @@ def minimum_calls(spec: EstateSpec, page_size: int = PAGE_SIZE) -> dict[str, int
     return {op: n for op, n in sorted(calls.items()) if n}
 
 
+def lambda_minimum(spec: EstateSpec) -> dict[str, int]:
+    """The Lambda calls that find the function URLs of one (account, region) of `spec`."""
+    calls = {
+        "lambda:ListFunctions": pages(spec.functions, LAMBDA_PAGE_SIZE),
+        "lambda:ListFunctionUrlConfigs": spec.functions,
+        "lambda:GetPolicy": spec.open_function_urls,
+    }
+    return {op: n for op, n in sorted(calls.items()) if n}
+
+
+def lambda_bound_seconds(calls: int, rate: float = 15.0) -> float:
+    """The least time Lambda's control-plane quota (15 per second per account and region, no published burst:
+    one second's worth taken) allows for `calls`."""
+    return max(0.0, (calls - rate) / rate)
+
+
 def api_gateway_calls(calls: dict[str, int]) -> dict[str, int]:
     """Only the API Gateway management calls (the ones its quotas count), e.g. without sts:AssumeRole."""
     return {op: n for op, n in sorted(calls.items()) if op.startswith(("apigateway:", "apigatewayv2:"))}
+
+
+def lambda_calls(calls: dict[str, int]) -> dict[str, int]:
+    """Only the Lambda calls (the ones Lambda's control-plane quota counts)."""
+    return {op: n for op, n in sorted(calls.items()) if op.startswith("lambda:")}

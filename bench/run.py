@@ -59,7 +59,7 @@ from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec, seed_estate
 from bench.fleet import Deployment, FleetScale, fleet_scenario
 from bench.freshness import CALLS_PER_CHANGE, END_TO_END_SECONDS, PROCESSING_SECONDS, Freshness, freshness_scenario
-from bench.minimum import api_gateway_calls, minimum_calls
+from bench.minimum import api_gateway_calls, lambda_bound_seconds, lambda_calls, lambda_minimum, minimum_calls
 from bench.vendor_emulator import speed_up_moto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,6 +184,8 @@ FULL = BenchConfig(
             routes_per_http_api=30,
             domains=4,
             mappings_per_domain=3,
+            functions=200,
+            function_urls=20,
         )
     ),
     multi=MultiTarget(
@@ -420,6 +422,17 @@ def single_target(config: SingleTarget, plain: Emulator, timeout: float, log: Lo
     }
     report["calls_vs_minimum"] = _ratio(report["calls_total"], report["minimum_total"])
     report["wall_vs_bound"] = _ratio(scan["seconds"], bound.seconds)
+    # Lambda's calls (function URLs) run beside API Gateway's, on a quota of their own.
+    made, least = lambda_calls(scan["api_calls"]), lambda_minimum(spec)
+    report["lambda"] = {
+        "calls": made,
+        "calls_total": sum(made.values()),
+        "minimum": least,
+        "minimum_total": sum(least.values()),
+        "quota_bound_seconds": round(lambda_bound_seconds(sum(least.values())), 1),
+        "function_urls_found": scan.get("function_urls"),
+        "function_urls_seeded": seeded.function_urls,
+    }
     plain.requests.clear()
     if config.compare_unthrottled:
         log("single target: scanning again without quotas, to compare content")
@@ -459,6 +472,9 @@ def single_target(config: SingleTarget, plain: Emulator, timeout: float, log: Lo
     report["checks"] = {
         "complete": scan["status"] == "complete" and scan["apis"] == seeded.apis and scan["routes"] == seeded.routes,
         "calls_within_5pct_of_minimum": report["calls_total"] <= CALLS_OVER_MINIMUM * report["minimum_total"],
+        "function_urls_found": report["lambda"]["function_urls_found"] == report["lambda"]["function_urls_seeded"],
+        "lambda_calls_within_5pct_of_minimum": report["lambda"]["calls_total"]
+        <= CALLS_OVER_MINIMUM * report["lambda"]["minimum_total"],
         "wall_within_1_25x_bound": scan["seconds"] <= WALL_OVER_BOUND * max(bound.seconds, 1.0),
         "peak_memory_under_256mb": scan["peak_rss_mb"] < SCAN_MEMORY_MB,
     }
@@ -522,7 +538,8 @@ def multi_target(config: MultiTarget, timeout: float, log: Log) -> dict[str, Any
         "quota_bound_of_calls_made": {**made_bound.as_dict(), "scope": made_scope},
         "wall_vs_bound": _ratio(run["seconds"], bound.seconds),
         "calls_total": calls,
-        "minimum_total": sum(minimum.values()) * len(targets),
+        # Every call a target makes counts here, Lambda's (function URLs) too.
+        "minimum_total": (sum(minimum.values()) + sum(lambda_minimum(config.spec).values())) * len(targets),
         "requests": requests,
         "throttled_429": sum(c.throttled for c in counts),
         "retries": requests - calls,
@@ -884,6 +901,26 @@ def markdown(report: dict[str, Any]) -> str:
                 checks["wall_within_1_25x_bound"],
             ),
             (name, "429s seen / retries", f"{_n(single['throttled_429'])} / {_n(single['retries'])}", "", None),
+        ]
+        lam = single.get("lambda")
+        if lam and lam["minimum_total"]:
+            rows += [
+                (
+                    name,
+                    "function URLs found / seeded",
+                    f"{lam['function_urls_found']} / {lam['function_urls_seeded']}",
+                    "all",
+                    checks["function_urls_found"],
+                ),
+                (
+                    name,
+                    "Lambda calls / minimum (quota bound)",
+                    f"{_n(lam['calls_total'])} / {_n(lam['minimum_total'])} ({lam['quota_bound_seconds']} s at 15/s)",
+                    "<= 1.05x",
+                    checks["lambda_calls_within_5pct_of_minimum"],
+                ),
+            ]
+        rows += [
             (
                 name,
                 "peak memory of the scan process (RSS)",

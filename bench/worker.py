@@ -101,6 +101,7 @@ def scan(request: dict[str, Any]) -> dict[str, Any]:
         "stages": sum(len(a.stages) for a in snapshot.apis),
         "domains": len(snapshot.domains),
         "mappings": sum(len(d.mappings) for d in snapshot.domains),
+        "function_urls": len(snapshot.function_urls),
         "content_hash": snapshots.content_hash(snapshot),
     }
 

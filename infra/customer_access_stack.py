@@ -181,7 +181,8 @@ class CustomerAccessStack(Stack):
             self,
             "ForwardChangeEvents",
             type="String",
-            description="Forward API Gateway change events of this region so the vendor rescans promptly",
+            description="Forward API Gateway (and function URL) change events of this region so the vendor rescans "
+            "promptly",
             allowed_values=["true", "false"],
             default="true" if forward_change_events else "false",
         )
@@ -286,7 +287,8 @@ class CustomerAccessStack(Stack):
         forwarder = events.CfnRule(
             self,
             "ForwardApiGatewayChanges",
-            description="Forward successful API Gateway management calls to API Discovery",
+            description="Forward successful API Gateway management calls, and Lambda's function URL changes, to API "
+            "Discovery",
             event_pattern=pattern,
             state="ENABLED",
             targets=[

@@ -42,15 +42,36 @@ API_GATEWAY_CHANGE_PREFIXES = (
     "Generate",
 )
 
+# Lambda's calls that change a function URL or its policy. CloudTrail names them with their API version
+# (CreateFunctionUrlConfig20211031, AddPermission20150331v2): a prefix matches each. Held against the library's
+# list (api_discovery.cloudtrail.LAMBDA_RESCANS) by tests/unit/test_cloudtrail.py.
+LAMBDA_URL_CHANGE_PREFIXES = (
+    "CreateFunctionUrlConfig",
+    "UpdateFunctionUrlConfig",
+    "DeleteFunctionUrlConfig",
+    "AddPermission",
+    "RemovePermission",
+    "DeleteFunction",
+)
+
 
 def api_gateway_change_pattern() -> dict[str, Any]:
-    """Successful API Gateway management calls, as CloudTrail delivers them to EventBridge."""
+    """Successful API Gateway management calls, and the Lambda calls that change a function URL or who may call
+    it, as CloudTrail delivers them to EventBridge."""
     return {
-        "source": ["aws.apigateway"],
+        "source": ["aws.apigateway", "aws.lambda"],
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
         "detail": {
-            "eventSource": ["apigateway.amazonaws.com"],
-            "eventName": [{"prefix": prefix} for prefix in API_GATEWAY_CHANGE_PREFIXES],
+            "$or": [
+                {
+                    "eventSource": ["apigateway.amazonaws.com"],
+                    "eventName": [{"prefix": prefix} for prefix in API_GATEWAY_CHANGE_PREFIXES],
+                },
+                {
+                    "eventSource": ["lambda.amazonaws.com"],
+                    "eventName": [{"prefix": prefix} for prefix in LAMBDA_URL_CHANGE_PREFIXES],
+                },
+            ],
             # A call that failed changed nothing.
             "errorCode": [{"exists": False}],
         },

@@ -106,6 +106,12 @@ def test_successful_api_gateway_changes_start_a_scan(router: Router, event_name:
     assert router.fired("aws.apigateway", "AWS API Call via CloudTrail", cloudtrail(event_name)) == {"api_changed"}
 
 
+@pytest.mark.parametrize("event_name", ["CreateFunctionUrlConfig20211031", "AddPermission20150331v2"])
+def test_function_url_changes_start_a_scan(router: Router, event_name: str) -> None:
+    detail = cloudtrail(event_name, eventSource="lambda.amazonaws.com")
+    assert router.fired("aws.lambda", "AWS API Call via CloudTrail", detail) == {"api_changed"}
+
+
 @pytest.mark.parametrize(
     ("source", "detail_type", "detail"),
     [
@@ -122,7 +128,13 @@ def test_successful_api_gateway_changes_start_a_scan(router: Router, event_name:
         pytest.param(
             "aws.lambda",
             "AWS API Call via CloudTrail",
-            cloudtrail("CreateDeployment", eventSource="lambda.amazonaws.com"),
+            cloudtrail("UpdateFunctionCode20150331v2", eventSource="lambda.amazonaws.com"),
+            id="lambda-deploy",
+        ),
+        pytest.param(
+            "aws.s3",
+            "AWS API Call via CloudTrail",
+            cloudtrail("CreateDeployment", eventSource="s3.amazonaws.com"),
             id="other-service",
         ),
         pytest.param(

@@ -21,6 +21,9 @@ from tests.infra.synth import Synthesized, logical_id, resources_of_type, statem
 
 _NO_VALUE = object()
 
+# The scanner's API Gateway reads: its Lambda reads are granted by SecurityAudit, not by a path of its own.
+API_GATEWAY_READS = frozenset(op for op in SCANNER_OPERATIONS if op[0] in ("apigateway", "apigatewayv2"))
+
 
 class _Template:
     """The customer template as CloudFormation would deploy it for a set of parameter values."""
@@ -141,7 +144,7 @@ def test_without_the_role_neither_scope_creates_a_policy(customer_json: dict[str
 
 def test_the_scanned_paths_are_those_of_the_operations_the_session_allows() -> None:
     assert len(SCANNED_PATHS) == len(set(SCANNED_PATHS))
-    assert {iam_path(service, name) for service, name in SCANNER_OPERATIONS} == set(SCANNED_PATHS)
+    assert {iam_path(service, name) for service, name in API_GATEWAY_READS} == set(SCANNED_PATHS)
 
 
 def test_the_api_gateway_only_scope_admits_no_get_the_scanner_does_not_send(customer_json: dict[str, Any]) -> None:
@@ -154,7 +157,7 @@ def test_the_api_gateway_only_scope_admits_no_get_the_scanner_does_not_send(cust
             action, resource = iam_action_and_resource(f"{service}:{name}")
             if action == "apigateway:GET" and any(fnmatchcase(resource, pattern) for pattern in allowed):
                 admitted.add((service, name))
-    assert admitted == SCANNER_OPERATIONS
+    assert admitted == API_GATEWAY_READS
 
 
 @pytest.mark.parametrize("scope", ACCESS_SCOPES)

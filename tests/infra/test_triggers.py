@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.triggers import API_GATEWAY_CHANGE_PREFIXES
+from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, LAMBDA_URL_CHANGE_PREFIXES
 from tests.infra.synth import (
     CUSTOMER_ACCOUNTS,
     ORGANIZATION_ID,
@@ -112,16 +112,20 @@ def test_rules_start_the_workflow_with_the_contract_input(
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
 
 
-def test_change_rule_pattern_covers_api_gateway_mutations_only(
+def test_change_rule_pattern_covers_api_gateway_mutations_and_function_url_changes_only(
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     pattern = rule(discovery_json, synth, "api_changed")["EventPattern"]
-    assert pattern["source"] == ["aws.apigateway"]
+    assert pattern["source"] == ["aws.apigateway", "aws.lambda"]
     assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
-    assert pattern["detail"]["eventSource"] == ["apigateway.amazonaws.com"]
     assert pattern["detail"]["errorCode"] == [{"exists": False}]
+    api_gateway, lambda_calls = pattern["detail"]["$or"]
+    assert api_gateway["eventSource"] == ["apigateway.amazonaws.com"]
     # Names by their first word (tests/unit/test_cloudtrail.py holds every rescanning call against these).
-    assert pattern["detail"]["eventName"] == [{"prefix": p} for p in API_GATEWAY_CHANGE_PREFIXES]
+    assert api_gateway["eventName"] == [{"prefix": p} for p in API_GATEWAY_CHANGE_PREFIXES]
+    # Lambda's calls that change a function URL or its policy, by name before CloudTrail's version suffix.
+    assert lambda_calls["eventSource"] == ["lambda.amazonaws.com"]
+    assert lambda_calls["eventName"] == [{"prefix": p} for p in LAMBDA_URL_CHANGE_PREFIXES]
     assert not [p for p in API_GATEWAY_CHANGE_PREFIXES if p.startswith(("Get", "List", "Describe"))]
     # EventBridge caps an event pattern at 2,048 characters unless the account raises it.
     assert len(json.dumps(pattern, separators=(",", ":"))) < 2048

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+
 from api_discovery.collect.budget import Rates
+from api_discovery.inventory.model import Snapshot
 from api_discovery.inventory.results import TargetResult
 from api_discovery.local.demo_estate import account_session
+from api_discovery.local.demo_functions import function_code, function_role
 from api_discovery.steps.scan import scan_account
-from api_discovery.steps.target_scan import ScanOptions
+from api_discovery.steps.target_scan import ScanOptions, scan_target
 from api_discovery.targets import AccountTarget, Target
 
 # The emulator enforces no quota here; the budget's own behaviour is tested on its own.
@@ -52,6 +56,9 @@ class Builder:
         self.region = region
         self.v1: Any = session.client("apigateway", endpoint_url=endpoint_url, region_name=region)
         self.v2: Any = session.client("apigatewayv2", endpoint_url=endpoint_url, region_name=region)
+        self.lambda_: Any = session.client("lambda", endpoint_url=endpoint_url, region_name=region)
+        self.session, self.endpoint_url = session, endpoint_url
+        self._role: str | None = None
 
     def rest_api(self, name: str, endpoint: str = "REGIONAL", **extra: Any) -> RestApi:
         api = self.v1.create_rest_api(name=name, endpointConfiguration={"types": [endpoint]}, **extra)
@@ -94,6 +101,49 @@ class Builder:
             )
             route["Target"] = f"integrations/{integration['IntegrationId']}"
         return str(self.v2.create_route(ApiId=api_id, RouteKey=key, **route)["RouteId"])
+
+    def function(self, name: str, *, environment: dict[str, str] | None = None) -> str:
+        """A Python function (its code never runs here); returns its ARN."""
+        self._role = self._role or function_role(self.session, self.endpoint_url)
+        created = self.lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self._role,
+            Handler="handler.handler",
+            Code={"ZipFile": function_code()},
+            Environment={"Variables": environment or {}},
+        )
+        return str(created["FunctionArn"])
+
+    def function_url(
+        self, name: str, auth_type: str = "NONE", *, public: bool = True, cors: dict[str, Any] | None = None
+    ) -> str:
+        """A URL for the function; with `public`, the permission that lets anyone call it."""
+        config = self.lambda_.create_function_url_config(
+            FunctionName=name, AuthType=auth_type, **({"Cors": cors} if cors else {})
+        )
+        if public:
+            self.lambda_.add_permission(
+                FunctionName=name,
+                StatementId="FunctionURLAllowPublicAccess",
+                Action="lambda:InvokeFunctionUrl",
+                Principal="*",
+                FunctionUrlAuthType="NONE",
+            )
+        return str(config["FunctionUrl"])
+
+
+def scan_in(emulator_url: str, account_id: str, region: str, page_size: int = 500) -> Snapshot:
+    """One (account, region) of the emulator scanned through the customer's read-only role, as the scanner reaches
+    it. The caller points boto3 at the emulator (AWS_ENDPOINT_URL)."""
+    target = Target(
+        run_id="run-1",
+        account_id=account_id,
+        region=region,
+        role_arn=f"arn:aws:iam::{account_id}:role/ApiDiscoveryReadOnly",
+        external_id="ext-1",
+    )
+    return scan_target(target, session_factory=boto3.Session, options=options(page_size))
 
 
 def scan_region(target: Target, **kwargs: Any) -> TargetResult:

@@ -12,8 +12,8 @@ from api_discovery.inventory.model import Route, Snapshot
 from api_discovery.local.emulator import Emulator
 from api_discovery.steps.target_scan import scan_target
 from api_discovery.targets import Target
-from bench.estate import EstateSpec, SeededEstate, seed_estate
-from bench.minimum import api_gateway_calls, minimum_calls
+from bench.estate import FUNCTION_SECRET, EstateSpec, SeededEstate, seed_estate
+from bench.minimum import api_gateway_calls, lambda_calls, lambda_minimum, minimum_calls
 from tests.integration.builders import options
 
 REGION = "ap-southeast-2"
@@ -29,6 +29,8 @@ SPEC = EstateSpec(
     routes_per_websocket_api=4,
     domains=2,
     mappings_per_domain=3,
+    functions=53,
+    function_urls=5,
 )
 
 
@@ -102,6 +104,10 @@ def test_both_seeders_build_the_same_estate_and_a_scan_needs_only_the_minimum(
         assert snapshot.status == "complete", snapshot.errors
         assert _found(snapshot) == _expected(direct)
         assert api_gateway_calls(snapshot.api_calls) == minimum_calls(SPEC)
+        assert lambda_calls(snapshot.api_calls) == lambda_minimum(SPEC)
+        urls = sorted((u.auth_type, u.exposure.verdict if u.exposure else None) for u in snapshot.function_urls)
+        assert urls == [("AWS_IAM", "public-authenticated")] * 2 + [("NONE", "public-unauthenticated")] * 3
+        assert FUNCTION_SECRET not in snapshot.model_dump_json()
     assert _shape(first) == _shape(second)
 
 

@@ -58,6 +58,8 @@ def test_the_smallest_benchmark_reports_every_measure(tmp_path: Path) -> None:
     assert set(single["checks"]) == {
         "complete",
         "calls_within_5pct_of_minimum",
+        "function_urls_found",
+        "lambda_calls_within_5pct_of_minimum",
         "wall_within_1_25x_bound",
         "peak_memory_under_256mb",
         "content_matches_unthrottled",

@@ -9,6 +9,7 @@ from api_discovery.inventory.model import (
     Api,
     Domain,
     DomainMapping,
+    FunctionUrl,
     Integration,
     Route,
     ScanError,
@@ -133,3 +134,19 @@ def snapshot(
 
 def error(resource: str, operation: str = "apigateway:GetStages") -> ScanError:
     return ScanError(kind="permission", operation=operation, resource=resource, code="AccessDenied", message="denied")
+
+
+def function_url(
+    name: str = "hooks", auth: str = "NONE", policy: dict[str, Any] | None = None, **extra: Any
+) -> FunctionUrl:
+    """A function URL as the scanner finishes it: its exposure set."""
+    raw = FunctionUrl(
+        function_name=name,
+        function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        url=extra.pop("url", f"https://{name}0123456789.lambda-url.{REGION}.on.aws/"),
+        auth_type=auth,
+        resource_policy=policy,
+        policy_read=extra.pop("policy_read", auth == "NONE"),
+        **extra,
+    )
+    return exposure.assess_function_url(raw)

@@ -14,11 +14,13 @@ from api_discovery.steps.plan import ManifestRef, PlanResult, json_array
 from api_discovery.steps.scan import summarize
 from api_discovery.store.tracking import track
 from api_discovery.targets import AccountTarget
-from tests.unit.estate_factory import VPCE_POLICY, api, domain, route, snapshot, stage
+from tests.unit.estate_factory import VPCE_POLICY, api, domain, function_url, route, snapshot, stage
 
 RUN1, RUN2 = "20260101T000000Z-aaaa", "20260102T000000Z-bbbb"
 OTHER_ACCOUNT = "222222222222"
 HOSTILE = '<img src=x onerror="document.title=1">'
+# A function URL behind IAM, the same in both runs: an entry point, no finding, no change.
+EXPORTS_URL = function_url("reports-export", "AWS_IAM")
 
 
 def _other(s: Snapshot) -> Snapshot:
@@ -39,6 +41,7 @@ def build(root: Path) -> LocalBlobStore:
             api("p1", name="ledger", endpoint="PRIVATE", policy=VPCE_POLICY),
         ],
         domains=[domain("api.example.com", ("", "r1", "prod"), security_policy="TLS_1_0")],
+        function_urls=[EXPORTS_URL],
         run=RUN1,
     )
     other = _other(snapshot([api("h1", "HTTP", name="payments", routes=[route(auth="NONE")])], run=RUN1))
@@ -50,6 +53,7 @@ def build(root: Path) -> LocalBlobStore:
             api("w1", "WEBSOCKET", name=HOSTILE, routes=[route("*", "$connect", auth="NONE")], stages=[stage("live")]),
         ],
         domains=[domain("api.example.com", ("", "r1", "prod"), security_policy="TLS_1_0")],
+        function_urls=[EXPORTS_URL],
         run=RUN2,
         at="2026-01-02T00:00:00.000000Z",
     )

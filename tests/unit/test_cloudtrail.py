@@ -8,9 +8,18 @@ from typing import Any
 import botocore.session
 import pytest
 
-from api_discovery.cloudtrail import IGNORED, READS, RESCANS, RULE_PREFIXES, Unmapped, resource_of
+from api_discovery.cloudtrail import (
+    IGNORED,
+    LAMBDA_RESCANS,
+    READS,
+    RESCANS,
+    RULE_PREFIXES,
+    Unmapped,
+    lambda_rescans,
+    resource_of,
+)
 from api_discovery.targets import Resource
-from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, api_gateway_change_pattern
+from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, LAMBDA_URL_CHANGE_PREFIXES, api_gateway_change_pattern
 
 
 def _operations() -> set[str]:
@@ -33,8 +42,34 @@ def test_the_event_rule_matches_every_call_that_rescans() -> None:
     assert RULE_PREFIXES == API_GATEWAY_CHANGE_PREFIXES
     assert [n for n in RESCANS if not n.startswith(RULE_PREFIXES)] == []
     pattern = api_gateway_change_pattern()
-    assert pattern["detail"]["eventName"] == [{"prefix": p} for p in RULE_PREFIXES]
+    api_gateway, lambda_calls = pattern["detail"]["$or"]
+    assert api_gateway["eventName"] == [{"prefix": p} for p in RULE_PREFIXES]
+    assert lambda_calls["eventName"] == [{"prefix": p} for p in LAMBDA_RESCANS]
+    assert LAMBDA_URL_CHANGE_PREFIXES == LAMBDA_RESCANS
     assert len(str(pattern).replace(" ", "")) < 2048  # EventBridge's limit on a pattern
+
+
+@pytest.mark.parametrize(
+    ("event_name", "rescans"),
+    [
+        ("CreateFunctionUrlConfig20211031", True),
+        ("DeleteFunctionUrlConfig20211031", True),
+        ("AddPermission20150331v2", True),
+        ("RemovePermission20150331v2", True),
+        ("DeleteFunction20150331", True),
+        ("UpdateFunctionCode20150331v2", False),
+        ("CreateFunction20150331", False),  # a new function has no URL until CreateFunctionUrlConfig
+        ("AddPermissionSomething", False),
+        ("", False),
+    ],
+)
+def test_lambda_calls_that_change_a_function_url_rescan(event_name: str, rescans: bool) -> None:
+    assert lambda_rescans(event_name) is rescans
+
+
+def test_every_lambda_name_is_a_lambda_operation() -> None:
+    operations = set(botocore.session.get_session().get_service_model("lambda").operation_names)
+    assert set(LAMBDA_RESCANS) <= operations
 
 
 REST, V2 = "a1b2c3d4e5", "h1h2h3h4"

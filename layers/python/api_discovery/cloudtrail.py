@@ -193,6 +193,25 @@ _ID = re.compile(r"^[a-z0-9]{1,32}$")
 _DOMAIN_NAME = re.compile(r"^(\*\.)?([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}$")
 
 
+# Lambda's calls that change a function URL (its config, its function's policy, the function itself), as CloudTrail
+# names them before their API version suffix. Function URLs are read region-wide, so each rescans the region.
+LAMBDA_RESCANS = (
+    "CreateFunctionUrlConfig",
+    "UpdateFunctionUrlConfig",
+    "DeleteFunctionUrlConfig",
+    "AddPermission",
+    "RemovePermission",
+    "DeleteFunction",
+)
+_LAMBDA_VERSION = re.compile(r"^(?P<name>[A-Za-z]+?)(\d{8}(v\d+)?)?$")
+
+
+def lambda_rescans(event_name: str) -> bool:
+    """Whether a Lambda call, as CloudTrail names it (`AddPermission20150331v2`), changes a function URL."""
+    match = _LAMBDA_VERSION.fullmatch(event_name)
+    return match is not None and match["name"] in LAMBDA_RESCANS
+
+
 class Unmapped(Exception):  # noqa: N818 - a verdict, not a failure
     """The event changes something, but names no one resource: rescan the whole region."""
 

@@ -38,6 +38,12 @@ def estate(fresh_emulator: Emulator) -> None:
             b.v1.create_deployment(restApiId=api.id, stageName="prod")
             http = b.http_api(f"http-{i}")
             b.route(http, "GET /x")
+    # Lambda's quota is its own (15 per second per account and region): enough functions to pass its burst.
+    b = Builder(fresh_emulator.url, ACCOUNT, REGIONS[0])
+    for i in range(40):
+        b.function(f"fn-{i:02d}")
+        if i < 8:
+            b.function_url(f"fn-{i:02d}", "NONE" if i % 2 == 0 else "AWS_IAM", public=i % 2 == 0)
 
 
 def _limited(rates: QuotaRates, monkeypatch: pytest.MonkeyPatch) -> Iterator[QuotaMiddleware]:
@@ -83,6 +89,7 @@ def test_the_default_budget_keeps_a_scan_within_the_quota(aws: QuotaMiddleware) 
     assert snapshot.status == "complete", snapshot.errors
     assert quota.quotas.throttled() == 0 and snapshot.api_retries == {}
     assert quota.quotas.allowed() == sum(snapshot.api_calls.values())
+    assert len(snapshot.function_urls) == 8 and snapshot.api_calls["lambda:ListFunctionUrlConfigs"] == 40
 
 
 def test_one_invocation_scanning_an_accounts_regions_at_once_stays_within_its_quota(

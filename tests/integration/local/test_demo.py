@@ -11,6 +11,7 @@ from api_discovery.analysis.findings import CATALOGUE
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.cli import app
+from api_discovery.local.demo_functions import WEBHOOK_SECRET
 
 SURFACE_RULES = {
     "cors-wildcard-with-credentials",
@@ -23,7 +24,11 @@ SURFACE_RULES = {
     "dualstack-policy-ipv4-only",
     "private-domain-cross-account-access",
     "client-certificate-expiring",
+    "function-url-public",
 }
+# Values the demo seeds that no output may hold: stage variables that look like credentials, and a secret in a
+# Lambda function's environment.
+SECRETS = ("Pr0d-Ledger-2026!", "AKIAIOSFODNN7EXAMPLE", WEBHOOK_SECRET, "WEBHOOK_SIGNING_SECRET")
 
 
 def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None:
@@ -48,7 +53,16 @@ def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None
     shown = {f.rule_id for s in snapshots for f in s.findings}
     assert set(CATALOGUE) >= SURFACE_RULES
     assert SURFACE_RULES - shown == set()
-    assert "Pr0d-Ledger-2026!" not in result.output and "AKIAIOSFODNN7EXAMPLE" not in result.output
+    assert [s for s in SECRETS if s in result.output] == []
     for path in (p for p in tmp_path.rglob("*") if p.is_file()):
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        assert b"Pr0d-Ledger-2026!" not in data and b"AKIAIOSFODNN7EXAMPLE" not in data, path
+        assert [s for s in SECRETS if s.encode() in data] == [], path
+
+    # Function URLs: the open webhook, the IAM report export and the URL left without its permission.
+    urls = {(u.function_name, u.exposure.verdict if u.exposure else None) for s in snapshots for u in s.function_urls}
+    assert urls == {
+        ("webhooks", "public-unauthenticated"),
+        ("reports-export", "public-authenticated"),
+        ("legacy-upload", "unreachable"),
+    }
+    assert '"kind":"FUNCTION_URL"' in (tmp_path / "report.html").read_text()  # the report's embedded data

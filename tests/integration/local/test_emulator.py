@@ -280,6 +280,12 @@ def _inventory(url: str, account: str, region: str) -> TargetCounts:
             page = v2.get_api_mappings(DomainName=domain, **token)
             mappings += len(page["Items"])
     resources = [r for api in rest for r in _all(ag, "get_resources", "items", restApiId=api["id"], embed=["methods"])]
+    lam = session.client("lambda", region_name=region, endpoint_url=url)
+    functions = _all(lam, "list_functions", "Functions")
+    function_urls = sum(
+        len(_all(lam, "list_function_url_configs", "FunctionUrlConfigs", FunctionName=f["FunctionName"]))
+        for f in functions
+    )
     return TargetCounts(
         rest_apis=len(rest),
         http_apis=sum(1 for a in v2_apis if a["ProtocolType"] == "HTTP"),
@@ -292,6 +298,7 @@ def _inventory(url: str, account: str, region: str) -> TargetCounts:
         + sum(len(_all(v2, "get_authorizers", "Items", ApiId=a["ApiId"])) for a in v2_apis),
         domains=len(set(v1_domains) | set(v2_domains)),
         mappings=mappings,
+        function_urls=function_urls,
     )
 
 

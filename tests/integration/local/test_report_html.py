@@ -164,3 +164,13 @@ def test_a_hostile_api_name_stays_text(rendered: tuple[Node, Report, str]) -> No
     assert dom.find("img") == []
     assert HOSTILE not in source  # escaped inside the embedded JSON too
     assert any(n.all_text() == HOSTILE for n in dom.find("b", cls="api-name"))
+
+
+def test_entry_points_outside_api_gateway_are_shown(rendered: tuple[Node, Report, str]) -> None:
+    dom, report, _ = rendered
+    (table,) = dom.find("table", id_="entry-points")
+    rows = table.find("tr", cls="entry-point")
+    assert len(rows) == len(report.entry_points) == 1
+    (row,) = rows
+    assert row.attrs["data-kind"] == "FUNCTION_URL"
+    assert "reports-export" in row.all_text() and "public-authenticated" in row.all_text()

@@ -138,6 +138,23 @@ def test_a_change_no_resource_holds_rescans_the_region(debounce: Debounce) -> No
     assert [("resources" in r) for _, _, r in clock.started] == [False]  # one region-wide burst
 
 
+def lambda_call(name: str, request: dict[str, Any]) -> dict[str, Any]:
+    event = cloudtrail(name, request)
+    event["source"], event["detail"]["eventSource"] = "aws.lambda", "lambda.amazonaws.com"
+    return event
+
+
+def test_a_function_url_change_rescans_the_region_and_other_lambda_calls_nothing(debounce: Debounce) -> None:
+    clock = Clock(debounce)
+    url = clock.event(0, lambda_call("CreateFunctionUrlConfig20211031", {"functionName": "hooks", "authType": "NONE"}))
+    assert url.what == "recorded"
+    assert clock.event(1, lambda_call("AddPermission20150331v2", {"functionName": "hooks"})).what == "recorded"
+    deploy = clock.event(2, lambda_call("UpdateFunctionCode20150331v2", {"functionName": "hooks"}))
+    assert deploy.what == "ignored"
+    clock.drain()
+    assert [("resources" in r) for _, _, r in clock.started] == [False]  # one region-wide rescan for the burst
+
+
 def test_calls_that_change_nothing_reported_start_nothing(debounce: Debounce) -> None:
     clock = Clock(debounce)
     assert clock.event(0, cloudtrail("CreateApiKey", {"name": "k"})).what == "ignored"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.unit.estate_factory import (
     VPCE_POLICY,
     api,
     domain,
+    function_url,
     route,
     snapshot,
     stage,
@@ -57,6 +59,11 @@ def _private(*associations: tuple[str, str]) -> list[Domain]:
         for a, v in associations
     ]
     return [domain("ledger.internal", ("", "r1", "prod"), domain_name_id="abc123", access_associations=found)]
+
+
+def _url_policy(principal: Any) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "lambda:InvokeFunctionUrl", "Resource": "*"}
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def _certificate(expires: str) -> ClientCertificate:
@@ -202,6 +209,10 @@ CASES: dict[str, tuple[Case, Case]] = {
     "client-certificate-expiring": (
         lambda: snapshot([api()], client_certificates=[_certificate("2026-01-20T00:00:00.000000Z")], at=AT),
         lambda: snapshot([api()], client_certificates=[_certificate("2026-03-20T00:00:00.000000Z")], at=AT),
+    ),
+    "function-url-public": (
+        lambda: snapshot([], function_urls=[function_url(policy=_url_policy("*"))]),
+        lambda: snapshot([], function_urls=[function_url(policy=_url_policy({"AWS": f"arn:aws:iam::{PEER}:root"}))]),
     ),
 }
 

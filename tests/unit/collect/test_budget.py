@@ -12,6 +12,7 @@ from api_discovery.collect.budget import (
     Rates,
     TokenBucket,
     budget_key,
+    lambda_budget_key,
     shared_budget,
 )
 from api_discovery.steps.target_scan import ScanOptions
@@ -96,6 +97,14 @@ def test_a_scan_takes_only_its_share_of_the_quota_by_default() -> None:
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="quota share"):
             Rates.of_quota(bad)
+
+
+def test_lambda_calls_take_the_same_share_of_lambdas_own_quota() -> None:
+    """Lambda allows 15 control-plane requests per second per account and region: 60% of it is 9, in bursts of 9."""
+    lam = Rates.of_quota(0.6).for_lambda()
+    assert (lam.rate, lam.burst) == (9.0, 9.0)
+    assert Rates().for_lambda().rate == 15.0 and Rates().for_lambda().burst <= 15.0
+    assert lambda_budget_key("111111111111", "eu-west-1") != budget_key("account-region", "111111111111", "eu-west-1")
 
 
 def _paced(budget: CallBudget, t: FakeTime, calls: int) -> float:

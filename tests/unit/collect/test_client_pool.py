@@ -94,6 +94,17 @@ def test_pooled_clients_stay_read_only() -> None:
     account.release()
 
 
+def test_pooled_lambda_clients_stay_read_only_and_are_kept() -> None:
+    account = _account(ClientPool(), "A")
+    client = account.lambda_client(REGION)
+    assert account.lambda_client(REGION) is client
+    with pytest.raises(ReadOnlyViolationError):
+        client.delete_function(FunctionName="f")
+    with pytest.raises(ReadOnlyViolationError):
+        client.get_function(FunctionName="f")  # a read, but its answer holds the environment
+    account.release()
+
+
 def test_regions_of_one_account_make_their_clients_on_many_threads_at_once() -> None:
     account = _account(ClientPool(), "A")
     regions = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]

@@ -80,11 +80,11 @@ def test_reads_pass_the_guard(session: boto3.Session, sent: list[str]) -> None:
         ("dynamodb", "get_item", {"TableName": "t", "Key": {"pk": {"S": "x"}}}),
     ],
 )
-def test_nothing_but_api_gateway_is_reachable_even_to_read(
+def test_nothing_but_the_inventoried_services_is_reachable_even_to_read(
     session: boto3.Session, sent: list[str], service: str, operation: str, params: dict[str, Any]
 ) -> None:
     client = session.client(service)  # type: ignore[call-overload]
-    with pytest.raises(ReadOnlyViolationError, match="reach API Gateway only"):
+    with pytest.raises(ReadOnlyViolationError, match="reach only the services they inventory"):
         getattr(client, operation)(**params)
     assert sent == []
 
@@ -117,6 +117,10 @@ def test_no_read_that_returns_api_key_values_is_sent(
         ("apigatewayv2", "get_routing_rule", {"DomainName": "d.example.com", "RoutingRuleId": "r"}),
         ("apigatewayv2", "get_api", {"ApiId": "a"}),
         ("apigatewayv2", "get_models", {"ApiId": "a"}),
+        ("lambda", "get_function", {"FunctionName": "f"}),  # its answer holds the environment and a code URL
+        ("lambda", "get_function_configuration", {"FunctionName": "f"}),  # the environment again
+        ("lambda", "list_versions_by_function", {"FunctionName": "f"}),  # each version's environment
+        ("lambda", "invoke", {"FunctionName": "f"}),
     ],
 )
 def test_reads_the_scanner_does_not_use_are_refused_before_sending(
@@ -130,8 +134,8 @@ def test_reads_the_scanner_does_not_use_are_refused_before_sending(
 
 
 def test_the_allow_list_is_closed_and_holds_only_http_gets() -> None:
-    """Every listed operation exists and is an HTTP GET (authorized as apigateway:GET); of all the operations
-    a name prefix would have let through, only the listed ones pass."""
+    """Every listed operation exists and is an HTTP GET (a read: apigateway:GET, or a Lambda List/Get); of all the
+    operations a name prefix would have let through, only the listed ones pass."""
     models = botocore.session.get_session()
     passing = set()
     for service in CUSTOMER_SERVICES:

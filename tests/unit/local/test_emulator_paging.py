@@ -218,9 +218,16 @@ def test_every_paged_operation_is_recognised_from_its_path() -> None:
         "apigatewayv2:GetDomainNames": "/v2/domainnames",
         "apigatewayv2:GetApiMappings": "/v2/domainnames/api.example.com/apimappings",
         "apigatewayv2:GetVpcLinks": "/v2/vpclinks",
+        "lambda:ListFunctions": "/2015-03-31/functions/",
+        "lambda:ListFunctionUrlConfigs": "/2021-10-31/functions/hooks/urls",
     }
     assert set(paths) == set(PAGED_OPERATIONS)
-    assert {op: identify(_environ("GET", path))[1] for op, path in paths.items()} == {op: op for op in paths}
+
+    def service(op: str) -> str:
+        return "lambda" if op.startswith("lambda:") else "apigateway"
+
+    identified = {op: identify(_environ("GET", path, service(op)))[1] for op, path in paths.items()}
+    assert identified == {op: op for op in paths}
 
 
 def test_identifies_sts_from_the_form_and_leaves_the_body_for_moto() -> None:

@@ -93,6 +93,33 @@ def test_get_resources_refused_by_the_general_bucket_spends_nothing() -> None:
     ]
 
 
+def test_lambda_has_its_own_quota_and_get_policy_another() -> None:
+    clock = Clock()
+    quotas = Quotas(QuotaRates(), clock=clock)
+    waits = [quotas.admit("lambda:a/eu-west-1", "lambda:ListFunctionUrlConfigs") for _ in range(16)]
+    assert waits[:15] == [0.0] * 15 and waits[15] == pytest.approx(1 / 15)
+    # GetPolicy is not in the control plane's quota: its own 15 are still there, and API Gateway's 40 too.
+    assert [quotas.admit("lambda:a/eu-west-1", "lambda:GetPolicy") for _ in range(15)] == [0.0] * 15
+    assert quotas.admit("a", "apigateway:GetStages") == 0.0
+    # Another region's functions have a quota of their own.
+    assert quotas.admit("lambda:a/us-east-1", "lambda:ListFunctions") == 0.0
+
+
+def test_middleware_counts_lambda_per_account_and_region() -> None:
+    middleware = QuotaMiddleware(QuotaRates(lambda_rate=0.001, lambda_burst=1), clock=Clock())
+    app = middleware(_inner)
+    ok, _ = _call(app, _environ("/2015-03-31/functions/", service="lambda"))
+    refused, _ = _call(app, _environ("/2021-10-31/functions/f/urls", service="lambda"))
+    elsewhere, _ = _call(app, _environ("/2015-03-31/functions/", service="lambda", region="us-east-1"))
+    assert ok.status.startswith("200") and refused.status.startswith("429") and elsewhere.status.startswith("200")
+    assert refused.headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+    assert {(c.scope, c.operation, c.allowed, c.throttled) for c in middleware.quotas.counts()} == {
+        ("lambda:222222222222/eu-west-1", "lambda:ListFunctions", 1, 0),
+        ("lambda:222222222222/eu-west-1", "lambda:ListFunctionUrlConfigs", 0, 1),
+        ("lambda:222222222222/us-east-1", "lambda:ListFunctions", 1, 0),
+    }
+
+
 def test_scope_is_the_account_or_the_account_and_region() -> None:
     per_account = Quotas(QuotaRates(burst=1))
     assert per_account.scope_key("111111111111", "eu-west-1") == per_account.scope_key("111111111111", "us-east-1")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from api_discovery.analysis.findings import NARROWED, finding_key
-from api_discovery.inventory.model import Api, Domain, Route, Snapshot, Stage, essential, unjudged
+from api_discovery.inventory.model import Api, Domain, FunctionUrl, Route, Snapshot, Stage, essential, unjudged
 from api_discovery.inventory.snapshots import canonical_json
 
 ChangeType = Literal[
@@ -40,6 +40,7 @@ ChangeType = Literal[
     "domain_mappings_changed",
     "domain_routing_changed",
     "domain_access_changed",
+    "function_url_changed",
     "finding_opened",
     "finding_resolved",
 ]
@@ -109,8 +110,67 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> list[Change
         changes += [_api_change("api_removed", a, before=api_summary(a)) for k, a in before.items() if k not in after]
     if region_wide_known:
         changes.extend(domain_changes(previous.domains if previous else [], current.domains, removals=complete))
+    changes.extend(function_url_changes(previous.function_urls if previous else [], current))
     changes.extend(_finding_changes(previous, current, complete, gaps, region_wide_known, set(before)))
     return changes
+
+
+FUNCTION_URL_KIND = "FUNCTION_URL"
+# What a function URL change is about: who may call it and how it answers.
+_FUNCTION_URL_FIELDS = ("url", "auth_type", "invoke_mode", "cors", "resource_policy")
+
+
+def function_url_summary(url: FunctionUrl) -> dict[str, Any]:
+    """A function URL in the shape of an API summary: the same events carry both."""
+    verdict = url.exposure.verdict if url.exposure else "unknown"
+    return {
+        "kind": FUNCTION_URL_KIND,
+        "id": url.key,
+        "name": url.function_name,
+        "endpoint_type": "FUNCTION_URL",
+        "stages": [url.qualifier or "$LATEST"],
+        "route_count": 1,
+        "exposure": {verdict: 1},
+    }
+
+
+def function_url_changes(old: list[FunctionUrl], current: Snapshot) -> Iterator[Change]:
+    """URLs added, removed (only by a complete scan) and changed. A function whose read failed says nothing."""
+    unread = _unread_functions(current)
+    before = {u.key: u for u in old}
+    after = {u.key: u for u in current.function_urls}
+
+    def change(kind: ChangeType, url: FunctionUrl, was: dict[str, Any] | None, now: dict[str, Any] | None) -> Change:
+        return Change(
+            type=kind, api_kind=FUNCTION_URL_KIND, api_id=url.key, subject=url.function_name, before=was, after=now
+        )
+
+    for key, url in after.items():
+        if key not in before:
+            yield change("api_added", url, None, function_url_summary(url))
+            continue
+        was, now = _pick(before[key], _FUNCTION_URL_FIELDS), _pick(url, _FUNCTION_URL_FIELDS)
+        if not url.policy_read or not before[key].policy_read:
+            was.pop("resource_policy"), now.pop("resource_policy")  # not read: not known to have changed
+        if canonical_json(was) != canonical_json(now):
+            changed = {k for k in was if canonical_json(was[k]) != canonical_json(now[k])}
+            yield change("function_url_changed", url, {k: was[k] for k in changed}, {k: now[k] for k in changed})
+        verdicts = (_url_verdict(before[key]), _url_verdict(url))
+        if verdicts[0] != verdicts[1] and "unknown" not in verdicts:
+            yield change("route_exposure_changed", url, {"verdict": verdicts[0]}, {"verdict": verdicts[1]})
+    if current.status == "complete" and not unread:
+        for key, url in before.items():
+            if key not in after:
+                yield change("api_removed", url, function_url_summary(url), None)
+
+
+def _unread_functions(snapshot: Snapshot) -> bool:
+    """Whether some function's URLs were not read (its list, or the function list itself, refused)."""
+    return any(e.operation in ("lambda:ListFunctions", "lambda:ListFunctionUrlConfigs") for e in snapshot.errors)
+
+
+def _url_verdict(url: FunctionUrl) -> str:
+    return url.exposure.verdict if url.exposure else "unknown"
 
 
 def api_summary(api: Api) -> dict[str, Any]:
@@ -283,7 +343,11 @@ def _incomplete_apis(snapshot: Snapshot) -> set[str]:
 def _region_wide_gaps(snapshot: Snapshot) -> bool:
     """Whether an error is about something other than one API: an API list, domains, mappings, usage plans."""
     apis = _incomplete_apis(snapshot)
-    return any(e.resource.split("/")[-1] not in apis for e in essential(snapshot.errors))
+    # A function URL's gap says nothing about the APIs: function URLs are diffed on their own.
+    return any(
+        e.resource.split("/")[-1] not in apis and not e.operation.startswith("lambda:")
+        for e in essential(snapshot.errors)
+    )
 
 
 def _api_change(

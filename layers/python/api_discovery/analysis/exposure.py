@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import get_args
 
-from api_discovery.analysis.policy import RouteAccess, route_access
-from api_discovery.inventory.model import Api, Domain, Route, RouteExposure, Verdict
+from api_discovery.analysis.policy import RouteAccess, function_url_access, route_access
+from api_discovery.inventory.model import Api, Domain, FunctionUrl, Route, RouteExposure, Verdict
 from api_discovery.inventory.normalise import live_mappings
 
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # most exposed first
@@ -160,3 +160,31 @@ def _private_note(domain: Domain) -> str:
 
 def _verdict(verdict: Verdict, *reasons: str) -> RouteExposure:
     return RouteExposure(verdict=verdict, reasons=list(reasons))
+
+
+def assess_function_url(url: FunctionUrl) -> FunctionUrl:
+    """The URL with its exposure set. A function URL is always on the internet; AuthType AWS_IAM asks callers to
+    sign with IAM, and with AuthType NONE the function's resource policy alone decides who may call it."""
+    return url.model_copy(update={"exposure": function_url_exposure(url)})
+
+
+def function_url_exposure(url: FunctionUrl) -> RouteExposure:
+    reach = f"reachable from the internet at {url.url}"
+    if url.auth_type != "NONE":
+        return _verdict("public-authenticated", reach, f"AuthType {url.auth_type}: callers sign with IAM")
+    if not url.policy_read:
+        return _verdict("unknown", "AuthType NONE and the resource policy was not read")
+    if not url.resource_policy:
+        return _verdict("unreachable", "AuthType NONE and no resource policy: Lambda refuses every call")
+    access = function_url_access(url.resource_policy)
+    if access.denied:
+        return _verdict("unreachable", "the resource policy denies every caller")
+    if not access.allowed:
+        return _verdict("unreachable", "AuthType NONE and no policy statement allows lambda:InvokeFunctionUrl")
+    if access.anyone:
+        opened = "resource policy open to everyone: " + ", ".join(access.open_statements)
+        return _verdict("public-unauthenticated", reach, "AuthType NONE: no authentication", opened)
+    if access.network_limited:
+        return _verdict("network-restricted", "the resource policy admits only listed networks", "AuthType NONE")
+    # Unsigned calls have no principal: a statement that names principals admits none of them.
+    return _verdict("unreachable", "AuthType NONE and the resource policy allows only named AWS principals")

@@ -18,6 +18,7 @@ from typing import Any
 from policyuniverse.statement import Statement
 
 INVOKE = "execute-api:Invoke"
+INVOKE_FUNCTION_URL = "lambda:InvokeFunctionUrl"
 NETWORK_CATEGORIES = frozenset({"cidr", "vpc", "vpce"})
 _NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpc", "aws:sourcevpce"})
 _NEGATED = re.compile(r"^(?P<prefix>(ForAllValues:|ForAnyValue:)?)(?P<op>StringNotEquals|StringNotLike|NotIpAddress)")
@@ -60,6 +61,28 @@ def route_access(policy: Mapping[str, Any], api_id: str, stages: Sequence[str], 
             deny = _deny_kind(statement)
             denied = denied or deny == "all"
             network_deny = network_deny or deny == "network"
+    return _access(allows, network_deny=network_deny, denied=denied)
+
+
+def function_url_access(policy: Mapping[str, Any]) -> RouteAccess:
+    """How a Lambda function's resource policy treats calls to its URL. The policy is the function's own, so every
+    statement's resource is the function: only the action and the principal decide."""
+    allows: list[tuple[int, dict[str, Any]]] = []
+    network_deny = denied = False
+    for index, statement in enumerate(statements(policy)):
+        if not _invokes(statement, INVOKE_FUNCTION_URL):
+            continue
+        if statement.get("Effect") == "Allow":
+            allows.append((index, statement))
+        elif statement.get("Effect") == "Deny" and _everyone(statement):
+            deny = _deny_kind(statement)
+            denied = denied or deny == "all"
+            network_deny = network_deny or deny == "network"
+    return _access(allows, network_deny=network_deny, denied=denied)
+
+
+def _access(allows: Sequence[tuple[int, dict[str, Any]]], *, network_deny: bool, denied: bool) -> RouteAccess:
+    """What the applicable Allows (with their index), and the Denies to everyone found, leave open."""
     open_ones = tuple(label(s, i) for i, s in allows if _open(s))
     anyone = bool(open_ones) and not network_deny and not denied
     limited = network_deny or any(_categories(s) & NETWORK_CATEGORIES for _, s in allows)
@@ -80,10 +103,10 @@ def request_resources(stages: Iterable[str], method: str, path: str) -> list[str
     return [f"{stage}/{verb}/{tail}" for stage in stages or ["*"] for verb in verbs]
 
 
-def _invokes(statement: Mapping[str, Any]) -> bool:
+def _invokes(statement: Mapping[str, Any], action: str = INVOKE) -> bool:
     if "NotAction" in statement:
-        return not any(_matches(a, INVOKE, ignore_case=True) for a in _list(statement["NotAction"]))
-    return any(_matches(a, INVOKE, ignore_case=True) for a in _list(statement.get("Action")))
+        return not any(_matches(a, action, ignore_case=True) for a in _list(statement["NotAction"]))
+    return any(_matches(a, action, ignore_case=True) for a in _list(statement.get("Action")))
 
 
 def _covers(statement: Mapping[str, Any], api_id: str, requests: Sequence[str], *, every: bool = True) -> bool:

@@ -26,6 +26,7 @@ DEFAULT_QUOTA_SHARE = 0.6
 SLOWEST = 0.125  # the lowest fraction of its pace a budget slows down to
 RECOVERY_PER_SECOND = 0.02  # of the full pace: from half to all of it in 25 s without another 429
 DECREASE_EVERY_S = 1.0  # 429s of calls already in flight are one signal, not several
+LAMBDA_RATE = 15.0  # Lambda's control-plane requests per second, per account and region (not raisable)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,19 @@ class Rates:
             burst=max(1.0, math.floor(40 * share)),
             get_resources_rate=2.5 * share,
             get_resources_burst=max(1.0, math.floor(5 * share)),
+        )
+
+    def for_lambda(self) -> Rates:
+        """The same share of Lambda's control-plane quota: 15 requests per second per account and region, with no
+        published burst (taken as one second's worth). GetPolicy has a 15 per second quota of its own; it is paced
+        from this bucket too, which only ever keeps it slower."""
+        scale = LAMBDA_RATE / 10.0
+        return replace(
+            self,
+            rate=self.rate * scale,
+            burst=max(1.0, math.floor(self.burst * LAMBDA_RATE / 40.0)),
+            get_resources_rate=self.get_resources_rate,
+            get_resources_burst=self.get_resources_burst,
         )
 
     def share(self, fraction: float) -> Rates:
@@ -208,6 +222,11 @@ class CallBudget:
 
 def budget_key(scope: Scope, account_id: str, region: str) -> str:
     return account_id if scope == "account" else f"{account_id}/{region}"
+
+
+def lambda_budget_key(account_id: str, region: str) -> str:
+    """Lambda's quotas are per account and region, whatever the API Gateway scope."""
+    return f"lambda:{account_id}/{region}"
 
 
 class BudgetPool:

@@ -41,6 +41,7 @@ class ScanContext:
     page_size: int = MAX_PAGE_SIZE
     errors: list[ScanError] = field(default_factory=list)
     exports: Any = None  # an ExportStore when the scan stores OpenAPI exports
+    lambda_client: Any = None  # None: the scan reads no function URLs (a targeted API Gateway rescan)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -64,7 +65,7 @@ class ScanContext:
             kind: ErrorKind = "error"
             if code in _PERMISSION_CODES:
                 kind = "permission"
-            elif code == "NotFoundException":
+            elif code in ("NotFoundException", "ResourceNotFoundException"):
                 kind = "not_found"
             self.record(kind, operation, resource, code, message)
         except (ReadTimeoutError, BotoConnectionError) as exc:

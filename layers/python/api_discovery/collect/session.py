@@ -16,14 +16,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from api_discovery import PRODUCT, __version__
+from api_discovery.collect.function_urls import drop_environment
 from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
 
 SESSION_SECONDS = 3600
-# A customer session talks to API Gateway and nothing else: no other service's data is ever in reach.
-CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2"})
-# Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py and rescan.py), all reads
-# authorized as apigateway:GET. A closed list rather than a name prefix: a read the scanner has no use for
-# (GetSdk, GetApiKeys, GetModels ...) is refused like a write. The integration test of a whole
+# A customer session talks to the services whose entry points it inventories and nothing else.
+CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda"})
+# Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py and rescan.py): API Gateway
+# reads authorized as apigateway:GET, Lambda reads in SecurityAudit (lambda:List*, lambda:GetPolicy). A closed
+# list rather than a name prefix: a read the scanner has no use for (GetSdk, GetApiKeys, GetModels, GetFunction,
+# whose answer holds the environment and a code URL ...) is refused like a write. The integration test of a whole
 # scan keeps this list equal to what the collectors send.
 SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -50,6 +52,9 @@ SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("apigatewayv2", "GetVpcLinks"),
         ("apigatewayv2", "ExportApi"),
         ("apigatewayv2", "ListRoutingRules"),
+        ("lambda", "ListFunctions"),
+        ("lambda", "ListFunctionUrlConfigs"),
+        ("lambda", "GetPolicy"),
     }
 )
 # Reads that would return API key values: the parameter that asks for them, or the whole operation. None is
@@ -72,7 +77,9 @@ def refuse_writes(model: Any, params: dict[str, Any], **_: Any) -> None:
     service = model.service_model.service_name
     name = model.name
     if service not in CUSTOMER_SERVICES:
-        raise ReadOnlyViolationError(service, name, "customer sessions are read-only and reach API Gateway only")
+        raise ReadOnlyViolationError(
+            service, name, "customer sessions are read-only and reach only the services they inventory"
+        )
     key_values = _KEY_VALUE_PARAMS.get((service, name))
     if (service, name) in _KEY_VALUE_OPERATIONS or (key_values and params.get(key_values)):
         raise ReadOnlyViolationError(service, name, "API key values are never read")
@@ -116,6 +123,7 @@ def _op_name(model: Any) -> str:
 def instrument(session: boto3.Session, counter: CallCounter) -> boto3.Session:
     """Attach the read-only guard and the call counter to every client the session makes."""
     session.events.register("before-parameter-build", refuse_writes)
+    session.events.register("after-call.lambda.ListFunctions", drop_environment)
     session.events.register("before-call", counter.on_call)
     session.events.register("after-call", counter.on_response)
     return session
@@ -135,6 +143,7 @@ _ENDPOINT_SETTINGS = (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_API_GATEWAY",
     "AWS_ENDPOINT_URL_APIGATEWAYV2",
+    "AWS_ENDPOINT_URL_LAMBDA",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 
@@ -150,6 +159,7 @@ class _Slot:
             raise RuntimeError("a boto3 session made with keys has no credentials")
         self.credentials = credentials
         self.pairs: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
+        self.lambdas: dict[tuple[str | None, ...], Any] = {}
 
     def lend(self, access_key: str, secret_key: str, token: str | None) -> None:
         self.credentials.access_key, self.credentials.secret_key, self.credentials.token = access_key, secret_key, token
@@ -166,6 +176,15 @@ class _Slot:
                 client.meta.events.register("before-parameter-build", refuse_writes)
             pair = self.pairs[key] = (v1, v2)
         return pair
+
+    def lambda_client(self, region: str) -> Any:
+        key = (region, *(os.environ.get(name) for name in _ENDPOINT_SETTINGS))
+        client = self.lambdas.get(key)
+        if client is None:
+            client = self.lambdas[key] = guarded_lambda(
+                self.session.client("lambda", region_name=region, config=CLIENT_CONFIG)
+            )
+        return client
 
 
 class ClientPool:
@@ -215,6 +234,13 @@ class AccountCredentials:
                 self._slot.append(self.pool.borrow(self.access_key, self.secret_key, self.token))
             return self._slot[0].clients(region)
 
+    def lambda_client(self, region: str) -> Any:
+        """The region's Lambda client, guarded, from the same slot."""
+        with self._lock:
+            if not self._slot:
+                self._slot.append(self.pool.borrow(self.access_key, self.secret_key, self.token))
+            return self._slot[0].lambda_client(region)
+
     def release(self) -> None:
         """Give the slot back: call once no scan of this account uses its clients."""
         with self._lock:
@@ -236,6 +262,13 @@ def hooked(clients: Sequence[Any], handlers: Sequence[tuple[str, Callable[..., A
         for client in clients:
             for event, _ in handlers:
                 client.meta.events.unregister(event, unique_id=f"{event}#{uid}")
+
+
+def guarded_lambda(client: Any) -> Any:
+    """A Lambda client that sends only the scanner's reads and never hands on a function's environment."""
+    client.meta.events.register("before-parameter-build", refuse_writes)
+    client.meta.events.register("after-call.lambda.ListFunctions", drop_environment)
+    return client
 
 
 def counting(counter: CallCounter) -> list[tuple[str, Callable[..., Any]]]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_discovery.analysis.diff import Change
+from api_discovery.analysis.diff import FUNCTION_URL_KIND, Change
 from api_discovery.analysis.findings import CATALOGUE
 from api_discovery.inventory.model import Finding
 from api_discovery.inventory.results import MAX_FAILED_LISTED
@@ -203,7 +203,10 @@ def event_id(*parts: str | None) -> str:
     return hashlib.sha256(canonical_json(list(parts))).hexdigest()[:32]
 
 
-def api_arn(region: str, kind: str | None, api_id: str) -> str:
+def api_arn(region: str, kind: str | None, api_id: str, account_id: str = "") -> str:
+    """The ARN of what an event is about: an API Gateway API, or the function (and alias) behind a function URL."""
+    if kind == FUNCTION_URL_KIND:
+        return f"arn:aws:lambda:{region}:{account_id}:function:{api_id}"
     path = "restapis" if kind == "REST" else "apis"
     return f"arn:aws:apigateway:{region}::/{path}/{api_id}"
 
@@ -231,7 +234,7 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             whole_api = ApiDiscovered if change.type == "api_added" else ApiRemoved
             api = ApiSummary.model_validate(change.after or change.before)
             detail: Detail = whole_api(event_id=ident(whole_api.DETAIL_TYPE, api.id), api=api, **base)
-            events.append(Event(detail=detail, resources=[api_arn(cs.region, api.kind, api.id)]))
+            events.append(Event(detail=detail, resources=[api_arn(cs.region, api.kind, api.id, cs.account_id)]))
         elif change.type in ("finding_opened", "finding_resolved"):
             events.append(_finding_event(change, ident, base, cs.region))
         else:
@@ -253,7 +256,7 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             ],
             **base,
         )
-        events.append(Event(detail=detail, resources=[api_arn(cs.region, ref.get("kind"), api_id)]))
+        events.append(Event(detail=detail, resources=[api_arn(cs.region, ref.get("kind"), api_id, cs.account_id)]))
     return events
 
 

@@ -59,13 +59,18 @@ class ScanError(Contract):
     message: str
 
 
-# Reads whose refusal leaves the inventory whole: the region's settings, its client certificates, a REST API's
-# request validators. A customer role deployed before they were read refuses them; the scan is still complete,
-# the error is kept, and the rules those reads feed neither raise nor resolve anything (see `unjudged`).
+# Reads whose refusal leaves the API Gateway inventory whole: the region's settings, its client certificates, a
+# REST API's request validators, and the Lambda reads (a customer role of the ApiGatewayOnly scope grants none of
+# them). A customer role deployed before they were read refuses them; the scan is still complete, the error is
+# kept, and the rules those reads feed neither raise nor resolve anything (see `unjudged`). A refused Lambda read
+# also leaves the function URLs unknown: none is reported gone (api_discovery.analysis.diff).
 OPTIONAL_READS: dict[str, frozenset[str]] = {
     "apigateway:GetAccount": frozenset({"logging-without-cloudwatch-role"}),
     "apigateway:GetClientCertificates": frozenset({"client-certificate-expiring"}),
     "apigateway:GetRequestValidators": frozenset(),
+    "lambda:ListFunctions": frozenset({"function-url-public"}),
+    "lambda:ListFunctionUrlConfigs": frozenset({"function-url-public"}),
+    "lambda:GetPolicy": frozenset({"function-url-public"}),
 }
 
 
@@ -370,6 +375,34 @@ class AccountSettings(Contract):
     )
 
 
+class FunctionUrl(Contract):
+    """A Lambda function URL: an HTTPS endpoint of its own, in front of one function, its version or its alias.
+    The function's environment variables are never read into the inventory (dropped as ListFunctions answers)."""
+
+    function_name: str
+    function_arn: str = Field(description="The function, with its alias when the URL is an alias's")
+    qualifier: str | None = Field(default=None, description="The alias the URL belongs to; None for $LATEST")
+    url: str
+    auth_type: str = Field(description="NONE or AWS_IAM")
+    invoke_mode: str | None = Field(default=None, description="BUFFERED or RESPONSE_STREAM")
+    cors: dict[str, Any] | None = None
+    runtime: str | None = None
+    resource_policy: dict[str, Any] | None = Field(
+        default=None, description="Parsed resource policy; read only when AuthType is NONE"
+    )
+    policy_read: bool = Field(
+        default=False, description="The policy was read (GetPolicy answered, or said the function has none)"
+    )
+    exposure: RouteExposure | None = Field(default=None, description="Effective exposure, set by the scan")
+
+    shallow = field_validator("cors", "resource_policy")(_shallow)
+
+    @property
+    def key(self) -> str:
+        """Unique in a region: a function has one URL for $LATEST and one per alias."""
+        return f"{self.function_name}:{self.qualifier}" if self.qualifier else self.function_name
+
+
 class Finding(Contract):
     rule_id: str
     severity: Literal["critical", "high", "medium", "low", "info"]
@@ -412,6 +445,9 @@ class Snapshot(Contract):
     client_certificates: list[ClientCertificate] = Field(default_factory=list)
     account_settings: AccountSettings | None = Field(
         default=None, description="Read only in regions with APIs; None when not read"
+    )
+    function_urls: list[FunctionUrl] = Field(
+        default_factory=list, description="Lambda function URLs of the region (ListFunctions, ListFunctionUrlConfigs)"
     )
     findings: list[Finding] = Field(default_factory=list)
     catalogue: int = Field(default=1, description="Version of the findings catalogue that judged the findings")

@@ -17,6 +17,7 @@ from api_discovery.inventory.model import (
     ClientCertificate,
     Domain,
     DomainMapping,
+    FunctionUrl,
     Integration,
     MethodSettings,
     Quota,
@@ -664,3 +665,44 @@ def _join(base: str, api: Api, route: Route) -> str:
     if route.path == "$default":
         return f"{base}/*"
     return base + (route.path if route.path != "/" else "/")
+
+
+# --- Lambda function URLs -------------------------------------------------------------------------------------
+
+
+def lambda_policy(policy: str | None) -> dict[str, Any] | None:
+    """A function's resource policy is plain JSON; one that cannot be read is kept as text, never dropped."""
+    if not policy:
+        return None
+    try:
+        parsed = json.loads(policy)
+    except (json.JSONDecodeError, RecursionError):
+        return {"unparsed": policy}
+    return parsed if isinstance(parsed, dict) and nesting(parsed) <= MAX_NESTING else {"unparsed": policy}
+
+
+def function_qualifier(config_arn: str, function_name: str) -> str | None:
+    """The alias of a URL whose FunctionArn names one (`…:function:name:alias`); None for $LATEST."""
+    head, _, tail = config_arn.rpartition(f":function:{function_name}")
+    if not head:
+        return None
+    qualifier = tail.removeprefix(":")
+    return qualifier if qualifier and qualifier != "$LATEST" else None
+
+
+def function_url(
+    config: Raw, function: Raw, qualifier: str | None, policy: dict[str, Any] | None, *, policy_read: bool
+) -> FunctionUrl:
+    cors = config.get("Cors")
+    return FunctionUrl(
+        function_name=str(function["FunctionName"]),
+        function_arn=str(config.get("FunctionArn") or function.get("FunctionArn") or ""),
+        qualifier=qualifier,
+        url=str(config.get("FunctionUrl") or ""),
+        auth_type=str(config.get("AuthType") or "AWS_IAM"),
+        invoke_mode=str(config["InvokeMode"]).upper() if config.get("InvokeMode") else None,
+        cors={k: cors[k] for k in sorted(cors)} if isinstance(cors, Mapping) and cors else None,
+        runtime=str(function["Runtime"]) if function.get("Runtime") else None,
+        resource_policy=policy,
+        policy_read=policy_read,
+    )

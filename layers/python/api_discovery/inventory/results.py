@@ -20,6 +20,7 @@ class TargetResult(BaseModel):
     reason: str | None = None
     api_count: int = 0
     route_count: int = 0
+    function_url_count: int = 0
     error_count: int = 0
     api_calls: int = 0
     retries: int = 0

@@ -56,7 +56,9 @@ def canonical_chunks(model: BaseModel, fields: Sequence[str] | None = None) -> I
 def content_hash(snapshot: Snapshot) -> str:
     """What was found, without when or how: two scans of an unchanged estate hash the same."""
     digest = hashlib.sha256()
-    for chunk in canonical_chunks(snapshot, CONTENT_FIELDS):
+    # Function URLs count only where there are some: a region hashed before they were read hashes the same.
+    fields = (*CONTENT_FIELDS, "function_urls") if snapshot.function_urls else CONTENT_FIELDS
+    for chunk in canonical_chunks(snapshot, fields):
         digest.update(chunk)
     return digest.hexdigest()
 

@@ -91,6 +91,8 @@ def unexpected_outcomes(run: LocalRun, estate: DemoEstate) -> list[str]:
                 f"{label} found {found[0]} APIs and {found[1]} routes, seeded {seeded.apis} and "
                 f"{seeded.rest_methods + seeded.v2_routes}"
             )
+        if result.function_url_count != seeded.function_urls:
+            problems.append(f"{label} found {result.function_url_count} function URLs, seeded {seeded.function_urls}")
     if len(run.results) != len(estate.accounts) * len(estate.regions):
         problems.append(f"{len(run.results)} targets scanned, expected {len(estate.accounts) * len(estate.regions)}")
     return problems

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from api_discovery.local import demo_surface
+from api_discovery.local import demo_functions, demo_surface
 from api_discovery.local.overlay import OverlayClient
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class TargetCounts:
     authorizers: int = 0  # REST and v2 authorizers
     domains: int = 0  # distinct custom domain names (one namespace for v1 and v2, as in AWS)
     mappings: int = 0  # base path mappings and API mappings
+    function_urls: int = 0  # Lambda function URLs
 
     @property
     def apis(self) -> int:
@@ -110,14 +111,25 @@ class _Profile:
     surface: bool = False  # orders' CORS preflight and JWT authorizer, the partners API and its routing rule
     private_domain_peer: str | None = None  # a private domain for the ledger, reached from this account too
     cloudwatch_role: bool = False  # the account's CloudWatch role for API Gateway is set
+    functions: demo_functions.FunctionSet | None = None  # Lambda functions, some with URLs
 
 
 _PROFILES: dict[tuple[str, str], _Profile] = {
     ("111111111111", "us-east-1"): _Profile(
-        orders=True, catalog=True, payments=True, chat=True, domains=True, waf=True, bulk_http_apis=24, surface=True
+        orders=True,
+        catalog=True,
+        payments=True,
+        chat=True,
+        domains=True,
+        waf=True,
+        bulk_http_apis=24,
+        surface=True,
+        functions=demo_functions.WEBHOOKS,
     ),
     ("111111111111", "eu-west-1"): _Profile(orders=True, ledger=True, chat=True, chat_connect_authorized=False),
-    ("222222222222", "us-east-1"): _Profile(catalog=True, catalog_default_endpoint=False, payments=True),
+    ("222222222222", "us-east-1"): _Profile(
+        catalog=True, catalog_default_endpoint=False, payments=True, functions=demo_functions.LEGACY
+    ),
     ("222222222222", "eu-west-1"): _Profile(
         orders=True,
         ledger=True,
@@ -702,6 +714,9 @@ def _seed_target(t: _Target, profile: _Profile) -> None:
     if profile.domains:
         _domains(t, ag, v2, apis)
     _seed_surface(t, ag, profile, apis)
+    if profile.functions:
+        demo_functions.seed_functions(t.session, t.endpoint_url, t.region, profile.functions)
+        t.counts["function_urls"] += profile.functions.urls
 
 
 def _seed_surface(t: _Target, ag: APIGatewayClient, profile: _Profile, apis: dict[str, str]) -> None:

@@ -48,7 +48,7 @@ Middleware = Callable[[WSGIApplication], WSGIApplication]
 _IDENTITY_KEY = "api_discovery.identity"
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_REST_JSON_SERVICES = frozenset({"apigateway", "apigatewayv2"})
+_REST_JSON_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -149,6 +149,10 @@ def _operation(environ: WSGIEnvironment) -> str | None:
         query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         name = _rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")), path, query)
         return f"{service}:{name}" if name else None
+    if service == "lambda":
+        query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+        name = _rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")), path, query)
+        return f"{service}:{name}" if name else None
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return f"{service}:{str(target).rsplit('.', 1)[-1]}"
@@ -195,7 +199,7 @@ def query_xml_error(status: int, code: str, message: str) -> Response:
 
 
 def error_response(operation: str | None, status: int, code: str, message: str) -> Response:
-    """An error in the protocol of the operation's service (REST-JSON for API Gateway, else query XML)."""
+    """An error in the protocol of the operation's service (REST-JSON for API Gateway and Lambda, else query XML)."""
     service = (operation or "").split(":", 1)[0]
     if service in _REST_JSON_SERVICES:
         return rest_json_error(status, code, message)
@@ -218,11 +222,15 @@ class _PagingStyle:
     items_key: str  # where moto's JSON body holds the list (its responses.py)
     default_size: int
     max_size: int | None
+    next_token_key: str | None = None  # where the answer names the next page, when not under token_param
 
 
 _V1 = _PagingStyle("limit", "position", "item", V1_DEFAULT_PAGE_SIZE, V1_MAX_PAGE_SIZE)
 _V2 = _PagingStyle("maxResults", "nextToken", "items", V2_DEFAULT_PAGE_SIZE, None)
 _ROUTING_RULES = _PagingStyle("maxResults", "nextToken", "routingRules", V2_DEFAULT_PAGE_SIZE, 100)
+# Lambda's lists: MaxItems up to 50 (AWS's default for ListFunctions), Marker in, NextMarker out.
+_LAMBDA_FUNCTIONS = _PagingStyle("MaxItems", "Marker", "Functions", 50, 50, "NextMarker")
+_LAMBDA_URLS = _PagingStyle("MaxItems", "Marker", "FunctionUrlConfigs", 50, 50, "NextMarker")
 
 # GetStages (v1) is absent on purpose: AWS returns every stage of a REST API in one unpaged answer.
 PAGED_OPERATIONS: dict[str, _PagingStyle] = {
@@ -244,6 +252,8 @@ PAGED_OPERATIONS: dict[str, _PagingStyle] = {
         )
     },
     "apigatewayv2:ListRoutingRules": _ROUTING_RULES,
+    "lambda:ListFunctions": _LAMBDA_FUNCTIONS,
+    "lambda:ListFunctionUrlConfigs": _LAMBDA_URLS,
     **{
         f"apigatewayv2:{name}": _V2
         for name in (
@@ -317,9 +327,10 @@ class PagingMiddleware:
             items = body.get(style.items_key)
             if isinstance(items, list):
                 body[style.items_key] = items[offset : offset + size]
-                body.pop(style.token_param, None)
+                next_key = style.next_token_key or style.token_param
+                body.pop(next_key, None)
                 if offset + size < len(items):
-                    body[style.token_param] = _encode_token(operation, offset + size)
+                    body[next_key] = _encode_token(operation, offset + size)
                 response.set_data(json.dumps(body))
         return response(environ, start_response)
 
@@ -407,6 +418,16 @@ def _v2_routing_rules(self: Any) -> tuple[int, dict[str, str], str]:
     return 200, {}, json.dumps({"routingRules": rules})
 
 
+def _lambda_url_configs(self: Any) -> tuple[int, dict[str, str], str]:
+    # GET /2021-10-31/functions/{FunctionName}/urls: moto keeps one URL per function, its $LATEST's.
+    name = unquote(self.path.split("?")[0].split("/")[-2])
+    function = self.backend.get_function(name)
+    configs = [function.url_config.to_dict()] if function.url_config else []
+    for config in configs:
+        config["InvokeMode"] = str(config.get("InvokeMode") or "BUFFERED").upper()
+    return 200, {}, json.dumps({"FunctionUrlConfigs": configs})
+
+
 def _mappings_of_unmapped_domains(
     get_base_path_mappings: Callable[[Any, str], list[Any]],
 ) -> Callable[[Any, str], list[Any]]:
@@ -433,6 +454,7 @@ def install_moto_extensions() -> None:
     - apigateway GetBasePathMappings: a domain without mappings answers an empty list, not a 500.
     - apigateway GetClientCertificates and GetDomainNameAccessAssociations, apigatewayv2 ListRoutingRules: what
       the overlay (api_discovery.local.overlay) holds, for the server and for moto's in-process mock alike.
+    - lambda ListFunctionUrlConfigs (GET /2021-10-31/functions/{FunctionName}/urls): the function's URL config.
     """
     from moto.apigateway import urls as v1_urls  # noqa: PLC0415
     from moto.apigateway.models import APIGatewayBackend, Integration  # noqa: PLC0415 - moto is heavy; load on use
@@ -440,6 +462,8 @@ def install_moto_extensions() -> None:
     from moto.apigatewayv2 import urls as v2_urls  # noqa: PLC0415
     from moto.apigatewayv2.models import Stage as V2Stage  # noqa: PLC0415
     from moto.apigatewayv2.responses import ApiGatewayV2Response  # noqa: PLC0415
+    from moto.awslambda import urls as lambda_urls  # noqa: PLC0415
+    from moto.awslambda.responses import LambdaResponse  # noqa: PLC0415
 
     if "get_authorizers" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.get_authorizers = _v2_get_authorizers  # type: ignore[attr-defined]
@@ -453,6 +477,11 @@ def install_moto_extensions() -> None:
         # apigateway's URL table took a copy of apigatewayv2's when it was imported: both need v2 paths.
         for table in (v1_urls.url_paths, v2_urls.url_paths):
             table["{0}/v2/domainnames/(?P<domain_name>[^/]+)/routingrules$"] = ApiGatewayV2Response.dispatch
+    if "list_function_url_configs" not in vars(LambdaResponse):
+        LambdaResponse.list_function_url_configs = _lambda_url_configs  # type: ignore[attr-defined]
+        lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"] = (
+            LambdaResponse.dispatch
+        )
     if "export_api" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.export_api = _v2_export_api  # type: ignore[attr-defined]
         # moto serves no route for it; its URL table is read when the service's app is first built.

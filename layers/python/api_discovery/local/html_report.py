@@ -92,7 +92,7 @@ _SCRIPT = """
   var failed = data.targets.filter(function (t) { return t.status === "failed"; }).length;
   var cards = [
     ["targets scanned", data.targets.length + (failed ? " (" + failed + " failed)" : "")],
-    ["APIs", data.apis.length], ["routes", routes],
+    ["APIs", data.apis.length], ["routes", routes], ["function URLs", data.entry_points.length],
     ["public unauthenticated routes", data.exposure_summary["public-unauthenticated"] || 0],
     ["open findings", data.findings.length], ["changes since the previous run", data.changes.length]
   ].map(function (c) {
@@ -156,6 +156,14 @@ _SCRIPT = """
   main.appendChild(section("inventory-section", "Inventory (click an API for its routes)", [table("inventory",
     ["account", "region", "kind", "API", "endpoint", "stages", "custom domains", "routes", "exposure"],
     inventoryRows)]));
+
+  main.appendChild(section("entry-points-section", "Entry points outside API Gateway", data.entry_points.length ? [
+    table("entry-points", ["account", "region", "kind", "URL", "resource", "authentication", "exposure", "why"],
+      data.entry_points.map(function (e) {
+        return el("tr", {"class": "entry-point", "data-kind": e.kind}, [cell(e.account_id), cell(e.region),
+          cell(e.kind), el("td", {}, [el("code", {text: e.url})]), cell(e.name), cell(e.authentication),
+          el("td", {}, [chip(e.exposure)]), cell(e.reasons.join("; "))]);
+      }))] : [el("p", {"class": "muted", text: "No entry point outside API Gateway."})]));
 
   main.appendChild(section("changes-section", "Changes since the previous run", data.changes.length ? [
     table("changes", ["account / region", "change", "API", "subject"], data.changes.map(function (c) {

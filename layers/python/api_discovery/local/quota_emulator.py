@@ -11,8 +11,11 @@ Modelling choices, where AWS leaves room:
 - "5 requests every 2 seconds" is a bucket of 5 refilled at 2.5/s: the same sustained rate, and a full bucket
   allows 5 at once, as the start of a fresh 2-second window would.
 - A refused request spends no token, so a client that retries too early is refused again and nothing else.
-- Only requests signed for `apigateway` (both API versions share that signing name) are counted: STS, S3,
-  DynamoDB and the emulator's own /moto-api/ pass through untouched.
+- Only requests signed for `apigateway` (both API versions share that signing name) and `lambda` are counted:
+  STS, S3, DynamoDB and the emulator's own /moto-api/ pass through untouched.
+- Lambda's control-plane quota is its own, per account and region whatever the API Gateway scope: 15 requests
+  per second (no burst is published: one second's worth), with GetPolicy on a 15 per second quota of its own
+  instead. Lambda answers an over-quota request with the same 429 and TooManyRequestsException.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ QuotaScope = Literal["account", "account-region"]
 Clock = Callable[[], float]
 
 GET_RESOURCES = "apigateway:GetResources"
+LAMBDA_GET_POLICY = "lambda:GetPolicy"
 THROTTLED_STATUS = 429
 THROTTLED_CODE = "TooManyRequestsException"
 THROTTLED_MESSAGE = "Too Many Requests"
@@ -47,6 +51,8 @@ class QuotaRates:
     burst: float = 40.0
     get_resources_rate: float = 2.5
     get_resources_burst: float = 5.0
+    lambda_rate: float = 15.0
+    lambda_burst: float = 15.0
 
     def __post_init__(self) -> None:
         if min(self.rate, self.get_resources_rate) <= 0 or min(self.burst, self.get_resources_burst) < 1:
@@ -56,7 +62,12 @@ class QuotaRates:
         """The same quotas, `factor` times faster. Bursts are counts of calls, not time, so they stay."""
         if factor <= 0:
             raise ValueError(f"scale factor must be > 0, got {factor}")
-        return replace(self, rate=self.rate * factor, get_resources_rate=self.get_resources_rate * factor)
+        return replace(
+            self,
+            rate=self.rate * factor,
+            get_resources_rate=self.get_resources_rate * factor,
+            lambda_rate=self.lambda_rate * factor,
+        )
 
     def per_operation(self) -> dict[str, tuple[float, float]]:
         """(rate, burst) of each operation that has a quota of its own, besides the general one."""
@@ -136,13 +147,21 @@ class Quotas:
         the seconds until all of them have one."""
         with self._lock:
             now = self._clock()
-            buckets = [self._general_bucket(scope_key, now)]
-            limit = self.rates.per_operation().get(operation)
-            if limit is not None:
-                key = (scope_key, operation)
+            if operation.startswith("lambda:"):
+                # GetPolicy spends from its own quota only; every other Lambda call from the control plane's.
+                kind = LAMBDA_GET_POLICY if operation == LAMBDA_GET_POLICY else "lambda:control-plane"
+                key = (scope_key, kind)
                 if key not in self._operations:
-                    self._operations[key] = TokenBucket(*limit, now)
-                buckets.append(self._operations[key])
+                    self._operations[key] = TokenBucket(self.rates.lambda_rate, self.rates.lambda_burst, now)
+                buckets = [self._operations[key]]
+            else:
+                buckets = [self._general_bucket(scope_key, now)]
+                limit = self.rates.per_operation().get(operation)
+                if limit is not None:
+                    key = (scope_key, operation)
+                    if key not in self._operations:
+                        self._operations[key] = TokenBucket(*limit, now)
+                    buckets.append(self._operations[key])
             wait = max(bucket.wait(now) for bucket in buckets)
             if wait > 0:
                 self._throttled[scope_key, operation] += 1
@@ -223,10 +242,15 @@ class QuotaMiddleware:
 
         def enforce_quotas(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             region, service = signing_scope(environ)
-            if service != _SIGNING_NAME:
+            if service not in (_SIGNING_NAME, "lambda"):
                 return app(environ, start_response)
             account, operation = identify(environ)
-            wait = quotas.admit(quotas.scope_key(account, region), operation or f"{_SIGNING_NAME}:unidentified")
+            if service == "lambda":
+                # Lambda's quotas are per account and region, apart from API Gateway's buckets.
+                scope_key = f"lambda:{account or 'unknown'}/{region or 'unknown'}"
+                wait = quotas.admit(scope_key, operation or "lambda:unidentified")
+            else:
+                wait = quotas.admit(quotas.scope_key(account, region), operation or f"{_SIGNING_NAME}:unidentified")
             if wait <= 0:
                 return app(environ, start_response)
             response = rest_json_error(THROTTLED_STATUS, THROTTLED_CODE, THROTTLED_MESSAGE)

@@ -18,7 +18,7 @@ from api_discovery.analysis.diff import compute_changes
 from api_discovery.analysis.exposure import VERDICTS
 from api_discovery.analysis.findings import CATALOGUE, SEVERITIES
 from api_discovery.blobs import BlobStore
-from api_discovery.inventory.model import Api, Finding, Snapshot
+from api_discovery.inventory.model import Api, Finding, FunctionUrl, Snapshot
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.stale import StaleApi, stale_apis
 from api_discovery.steps.finalize import RUNS_PREFIX, read_target_file
@@ -84,6 +84,7 @@ class Report:
     apis: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    entry_points: list[dict[str, Any]] = field(default_factory=list)
 
     def exposure_summary(self) -> dict[str, int]:
         counts = Counter(r["exposure"] for a in self.apis for r in a["routes"])
@@ -103,6 +104,7 @@ class Report:
             "apis": self.apis,
             "findings": self.findings,
             "changes": self.changes,
+            "entry_points": self.entry_points,
         }
 
 
@@ -198,6 +200,9 @@ def build_report(estate: Estate, filters: Filters | None = None) -> Report:
             if row is not None:
                 report.apis.append(row | {"stale": label})
                 kept.add(api.id)
+        report.entry_points += [
+            row for url in snapshot.function_urls if (row := entry_point_row(snapshot, url, filters.exposures))
+        ]
         findings: list[tuple[Finding, dict[str, object] | None]]
         findings = [(f, None) for f in snapshot.findings if f.api_id not in view.stale]
         findings += [(f, s.label()) for s in view.stale.values() for f in s.findings]
@@ -264,6 +269,24 @@ def api_row(snapshot: Snapshot, api: Api, exposures: Sequence[str] = ()) -> dict
         "domains": domains,
         "exposure": dict(Counter(r["exposure"] for r in routes)),
         "routes": routes,
+    }
+
+
+def entry_point_row(snapshot: Snapshot, url: FunctionUrl, exposures: Sequence[str] = ()) -> dict[str, Any] | None:
+    """An entry point outside API Gateway (a Lambda function URL), with its exposure in the routes' vocabulary."""
+    verdict = url.exposure.verdict if url.exposure else "unknown"
+    if exposures and verdict not in exposures:
+        return None
+    return {
+        "account_id": snapshot.account_id,
+        "region": snapshot.region,
+        "kind": "FUNCTION_URL",
+        "url": url.url,
+        "resource": url.function_arn,
+        "name": url.key,
+        "authentication": url.auth_type,
+        "exposure": verdict,
+        "reasons": url.exposure.reasons if url.exposure else [],
     }
 
 

@@ -14,6 +14,7 @@ from api_discovery.inventory.model import (
     Api,
     ClientCertificate,
     Domain,
+    FunctionUrl,
     ScanError,
     UsagePlan,
     VpcLink,
@@ -29,6 +30,7 @@ class RegionWide(BaseModel):
     vpc_links: list[VpcLink] = Field(default_factory=list)
     client_certificates: list[ClientCertificate] = Field(default_factory=list)
     account_settings: AccountSettings | None = None
+    function_urls: list[FunctionUrl] = Field(default_factory=list)
 
 
 class Progress(BaseModel):

@@ -159,6 +159,7 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
         vpc_links=fresh.vpc_links if fresh.vpc_links is not None else base.vpc_links,
         client_certificates=base.client_certificates,
         account_settings=base.account_settings,
+        function_urls=base.function_urls,
         rescan=Rescan(
             base=base_key,
             read=fresh.read,

@@ -356,6 +356,7 @@ def summarize(
         status=snapshot.status,
         reason="; ".join(e.message for e in snapshot.errors)[:500] or None,
         api_count=len(snapshot.apis),
+        function_url_count=len(snapshot.function_urls),
         route_count=sum(len(a.routes) for a in snapshot.apis),
         error_count=len(snapshot.errors),
         api_calls=sum(snapshot.api_calls.values()),

@@ -19,8 +19,16 @@ import boto3
 
 from api_discovery.analysis import completeness, exposure
 from api_discovery.collect import domains as domain_calls
-from api_discovery.collect import rest, v2
-from api_discovery.collect.budget import PROCESS_BUDGETS, BudgetPool, CallBudget, Rates, Scope, budget_key
+from api_discovery.collect import function_urls, rest, v2
+from api_discovery.collect.budget import (
+    PROCESS_BUDGETS,
+    BudgetPool,
+    CallBudget,
+    Rates,
+    Scope,
+    budget_key,
+    lambda_budget_key,
+)
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
 from api_discovery.collect.exports import ExportStore, export_stages
 from api_discovery.collect.session import (
@@ -34,7 +42,16 @@ from api_discovery.collect.session import (
 )
 from api_discovery.errors import TargetUnavailableError
 from api_discovery.inventory import normalise
-from api_discovery.inventory.model import AccessAssociation, Api, Domain, ScanError, Snapshot, Stage, essential
+from api_discovery.inventory.model import (
+    AccessAssociation,
+    Api,
+    Domain,
+    FunctionUrl,
+    ScanError,
+    Snapshot,
+    Stage,
+    essential,
+)
 from api_discovery.steps.progress import Progress, RegionWide
 from api_discovery.targets import Target, known_regions
 
@@ -50,11 +67,15 @@ class ScanOptions:
     scope: Scope = "account"
     reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
     exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
+    function_urls: bool = True  # also inventory the region's Lambda function URLs
     budgets: BudgetPool = field(default=PROCESS_BUDGETS, compare=False)  # where the scope's budget lives
 
     def budget(self, account_id: str, region: str) -> CallBudget:
         """The budget a scan of this account and region spends from."""
         return self.budgets.get(budget_key(self.scope, account_id, region), self.rates)
+
+    def lambda_budget(self, account_id: str, region: str) -> CallBudget:
+        return self.budgets.get(lambda_budget_key(account_id, region), self.rates.for_lambda())
 
 
 def utc_now() -> str:
@@ -95,12 +116,22 @@ def scan_until(
         run_id=target.run_id, account_id=target.account_id, region=target.region, scanned_at=started
     )
     try:
-        with scan_context(target, credentials or session_factory, counter, opts) as ctx, _Lanes(opts.workers) as lanes:
+        reach = credentials or session_factory
+        with (
+            scan_context(target, reach, counter, opts, with_lambda=opts.function_urls) as ctx,
+            _Lanes(opts.workers) as lanes,
+        ):
             ctx.exports = exports if opts.exports else None
             ctx.errors.extend(progress.errors)
+            # Read once, with the lists: a resumed scan carries them in its progress.
+            reading = ctx.lambda_client is not None and not progress.listed
+            urls = lanes.driver.submit(region_function_urls, ctx, lanes.lambdas) if reading else None
             if not progress.listed:
                 progress = _list(ctx, lanes, progress)
             progress = collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
+            if urls is not None and progress.region_wide is not None:
+                wide = progress.region_wide.model_copy(update={"function_urls": urls.result()})
+                progress = progress.model_copy(update={"region_wide": wide})
     except TargetUnavailableError as exc:
         return failed_snapshot(
             target,
@@ -144,7 +175,12 @@ def failed_snapshot(
 
 @contextmanager
 def scan_context(
-    target: Target, reach: AccountCredentials | SessionFactory, counter: CallCounter, opts: ScanOptions
+    target: Target,
+    reach: AccountCredentials | SessionFactory,
+    counter: CallCounter,
+    opts: ScanOptions,
+    *,
+    with_lambda: bool = False,
 ) -> Iterator[ScanContext]:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
@@ -154,18 +190,36 @@ def scan_context(
         ("before-send", budget.before_send),
         ("response-received", budget.on_response),
     ]
+    lambda_client: Any = None
     if isinstance(reach, AccountCredentials):
         # The account's pooled clients: this scan's counter and pacing are attached for its length only.
         apigateway, apigatewayv2 = reach.api_gateway_clients(target.region)
-        hooks = [*counting(counter), *pacing]
+        lambda_client = reach.lambda_client(target.region) if with_lambda else None
+        counted = counting(counter)
     else:
         session = _session(target, reach, counter)
         apigateway = session.client("apigateway", region_name=target.region, config=CLIENT_CONFIG)
         apigatewayv2 = session.client("apigatewayv2", region_name=target.region, config=CLIENT_CONFIG)
-        hooks = pacing
-    with hooked((apigateway, apigatewayv2), hooks):
+        # The session is instrumented: its clients are guarded and counted already.
+        if with_lambda:
+            lambda_client = session.client("lambda", region_name=target.region, config=CLIENT_CONFIG)
+        counted = []
+    # Lambda's quota is its own, per account and region: its calls pace from a budget of their own.
+    lambda_budget = opts.lambda_budget(target.account_id, target.region)
+    lambda_pacing: list[tuple[str, Callable[..., Any]]] = [
+        ("before-send", lambda_budget.before_send),
+        ("response-received", lambda_budget.on_response),
+    ]
+    with (
+        hooked((apigateway, apigatewayv2), [*counted, *pacing]),
+        hooked([lambda_client] if lambda_client else [], [*counted, *lambda_pacing]),
+    ):
         yield ScanContext(
-            apigateway=apigateway, apigatewayv2=apigatewayv2, region=target.region, page_size=opts.page_size
+            apigateway=apigateway,
+            apigatewayv2=apigatewayv2,
+            region=target.region,
+            page_size=opts.page_size,
+            lambda_client=lambda_client,
         )
 
 
@@ -192,6 +246,9 @@ class _Lanes:
         self.main = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="calls")
         # Enough GetResources calls waiting that its own quota, not the shared one, sets their pace.
         self.resources = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="get-resources")
+        # Lambda's calls pace on a quota of their own: they never hold a thread the API Gateway calls need.
+        self.driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="function-urls")
+        self.lambdas = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="lambda")
 
     def __enter__(self) -> _Lanes:
         return self
@@ -199,6 +256,8 @@ class _Lanes:
     def __exit__(self, *_: object) -> None:
         self.main.shutdown(wait=True, cancel_futures=True)
         self.resources.shutdown(wait=True, cancel_futures=True)
+        self.driver.shutdown(wait=True, cancel_futures=True)
+        self.lambdas.shutdown(wait=True, cancel_futures=True)
 
 
 def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
@@ -313,6 +372,14 @@ def _associations(ctx: ScanContext, lane: ThreadPoolExecutor, *, others: bool) -
             normalise.access_association(raw, account or None)
         )
     return by_domain
+
+
+def region_function_urls(ctx: ScanContext, lane: ThreadPoolExecutor) -> list[FunctionUrl]:
+    """Every function URL of the region, with its exposure. A list that could not be read leaves its error in
+    the context, which makes the scan partial: no URL is then reported gone."""
+    functions = function_urls.list_functions(ctx) or []
+    found = [url for urls in lane.map(lambda f: function_urls.urls_of(ctx, f), functions) for url in urls]
+    return sorted((exposure.assess_function_url(u) for u in found), key=lambda u: u.key)
 
 
 def plain_entry(raw: dict[str, Any]) -> dict[str, Any]:
@@ -453,5 +520,6 @@ def _snapshot(progress: Progress) -> Snapshot:
         vpc_links=wide.vpc_links,
         client_certificates=wide.client_certificates,
         account_settings=wide.account_settings,
+        function_urls=wide.function_urls,
     )
     return completeness.assess(snapshot)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api_discovery.analysis.diff import Change, api_summary, compute_changes
+from api_discovery.analysis.diff import Change, api_summary, compute_changes, function_url_summary
 from api_discovery.blobs import BlobStore
 from api_discovery.errors import SnapshotFormatError
 from api_discovery.inventory.model import Snapshot
@@ -141,7 +141,8 @@ def compute_change_set(
         previous_snapshot_key=previous_key,
         baseline=baseline,
         changes=changes,
-        apis=[api_summary(a) for a in snapshot.apis if a.id in named],
+        apis=[api_summary(a) for a in snapshot.apis if a.id in named]
+        + [function_url_summary(u) for u in snapshot.function_urls if u.key in named],
     )
     return change_set
 

@@ -247,6 +247,16 @@ _RULES = (
         "Generate a new client certificate, trust it in the backend and rotate the stages to it.",
         ("certificate_id", "expiration_date", "expired", "stages"),
     ),
+    Rule(
+        "function-url-public",
+        "high",
+        "Lambda function URL open to anyone",
+        "The function URL asks for no authentication (AuthType NONE) and the function's resource policy lets "
+        "anyone invoke it: every request from the internet runs the function.",
+        "Set AuthType to AWS_IAM, or put the function behind API Gateway or CloudFront with authentication; if it "
+        "is meant to be public, check that the function itself authenticates callers and accept the finding.",
+        ("function", "qualifier", "url", "open_statements", "cors_origins"),
+    ),
 )
 
 CATALOGUE: dict[str, Rule] = {rule.id: rule for rule in _RULES}

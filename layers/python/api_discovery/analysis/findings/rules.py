@@ -9,7 +9,7 @@ from typing import Any
 
 from api_discovery.analysis.exposure import PUBLIC, VERDICTS
 from api_discovery.analysis.findings.catalogue import CATALOGUE
-from api_discovery.analysis.policy import route_access
+from api_discovery.analysis.policy import function_url_access, route_access
 from api_discovery.inventory.model import Api, Finding, Route, Snapshot, Stage
 
 Check = Callable[[Snapshot], Iterator[Finding]]
@@ -536,3 +536,20 @@ def _certificate_expiring(snapshot: Snapshot) -> Iterator[Finding]:
             expired=days < 0,
             stages=stages[:20],
         )
+
+
+@check("function-url-public")
+def _public_function_url(snapshot: Snapshot) -> Iterator[Finding]:
+    for url in snapshot.function_urls:
+        if url.exposure and url.exposure.verdict == "public-unauthenticated" and url.resource_policy:
+            access = function_url_access(url.resource_policy)
+            yield finding(
+                "function-url-public",
+                f"function/{url.key}",
+                None,
+                function=url.function_name,
+                qualifier=url.qualifier,
+                url=url.url,
+                open_statements=list(access.open_statements),
+                cors_origins=list((url.cors or {}).get("AllowOrigins") or []),
+            )
