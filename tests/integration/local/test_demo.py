@@ -66,3 +66,4 @@ def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None
         ("legacy-upload", "unreachable"),
     }
     assert '"kind":"FUNCTION_URL"' in (tmp_path / "report.html").read_text()  # the report's embedded data
+    assert "Lambda function URLs" in result.output and "public-unauthenticated" in result.output

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import get_args
 
 from api_discovery.analysis.policy import RouteAccess, function_url_access, route_access
 from api_discovery.inventory.model import Api, Domain, FunctionUrl, Route, RouteExposure, Verdict
-from api_discovery.inventory.normalise import live_mappings
+from api_discovery.inventory.normalise import live_mappings, shared
 
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # most exposed first
 PUBLIC: frozenset[Verdict] = frozenset({"public-unauthenticated", "public-api-key-only", "public-authenticated"})
@@ -158,8 +159,11 @@ def _private_note(domain: Domain) -> str:
     return f"private domain {domain.name} reached from VPC endpoint {', '.join(sources)}{within}"
 
 
+@lru_cache(maxsize=4096)
 def _verdict(verdict: Verdict, *reasons: str) -> RouteExposure:
-    return RouteExposure(verdict=verdict, reasons=list(reasons))
+    # Every route of an API mostly shares its verdict and reasons: one frozen copy serves them all, and a large
+    # region keeps a few hundred instead of one per route (see normalise.shared).
+    return RouteExposure(verdict=verdict, reasons=[shared(r) for r in reasons])
 
 
 def assess_function_url(url: FunctionUrl) -> FunctionUrl:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,13 @@ def parse_policy(policy: str | None) -> dict[str, Any] | None:
         return {"unparsed": policy}
     # Nested deeper than any real policy: the snapshot could not be serialized, so keep it as text.
     return parsed if isinstance(parsed, dict) and nesting(parsed) <= MAX_NESTING else {"unparsed": policy}
+
+
+def shared(value: Any) -> Any:
+    """One copy of a string that thousands of routes repeat (a method, an authorization or integration type, a
+    Lambda ARN): botocore's parser makes a new string for every value, and a large region's 33,000 routes would
+    otherwise keep as many copies of each. A string no one holds any more leaves the table by itself."""
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _int(value: Any) -> int | None:
@@ -134,10 +142,10 @@ def rest_routes(resources: Iterable[Raw]) -> list[Route]:
             integration = spec.get("methodIntegration")
             routes.append(
                 Route(
-                    method=method,
+                    method=shared(method),
                     path=resource.get("path", "/"),
-                    authorization_type=spec.get("authorizationType") or "NONE",
-                    authorizer_id=spec.get("authorizerId"),
+                    authorization_type=shared(spec.get("authorizationType") or "NONE"),
+                    authorizer_id=shared(spec.get("authorizerId")),
                     authorization_scopes=sorted(spec.get("authorizationScopes") or []),
                     api_key_required=bool(spec.get("apiKeyRequired", False)),
                     request_validator_id=spec.get("requestValidatorId"),
@@ -158,15 +166,15 @@ def _rest_integration(raw: Raw, method: str) -> Integration:
     headers = _preflight_headers(raw, method)
     origin = headers.get("allow-origin") if headers is not None else None
     return Integration(
-        type=raw.get("type"),
-        target=redact_uri(raw.get("uri")),
-        connection_type=raw.get("connectionType"),
+        type=shared(raw.get("type")),
+        target=shared(redact_uri(raw.get("uri"))),
+        connection_type=shared(raw.get("connectionType")),
         connection_id=raw.get("connectionId"),
         integration_target=raw.get("integrationTarget"),
         credentials=_credentials(raw.get("credentials")),
         tls_skip_verification=bool(skip) if skip is not None else None,
         timeout_ms=_int(raw.get("timeoutInMillis")),
-        response_transfer_mode=raw.get("responseTransferMode"),
+        response_transfer_mode=shared(raw.get("responseTransferMode")),
         cors_preflight=headers is not None,
         cors_allow_origin=origin,
         cors_allow_credentials=(headers.get("allow-credentials") == "true") if headers is not None else None,
@@ -467,11 +475,11 @@ def v2_routes(routes: Iterable[Raw], integrations: Iterable[Raw]) -> list[Route]
         integration = by_id.get(target.removeprefix("integrations/")) if target else None
         result.append(
             Route(
-                method=method,
+                method=shared(method),
                 path=path,
                 route_key=raw["RouteKey"],
-                authorization_type=raw.get("AuthorizationType") or "NONE",
-                authorizer_id=raw.get("AuthorizerId"),
+                authorization_type=shared(raw.get("AuthorizationType") or "NONE"),
+                authorizer_id=shared(raw.get("AuthorizerId")),
                 authorization_scopes=sorted(raw.get("AuthorizationScopes") or []),
                 api_key_required=bool(raw.get("ApiKeyRequired", False)),
                 integration=_v2_integration(integration) if integration else None,
@@ -483,9 +491,9 @@ def v2_routes(routes: Iterable[Raw], integrations: Iterable[Raw]) -> list[Route]
 def _v2_integration(raw: Raw) -> Integration:
     # As for REST: RequestParameters and RequestTemplates are never read into the model.
     return Integration(
-        type=raw.get("IntegrationType"),
-        target=redact_uri(raw.get("IntegrationUri")),
-        connection_type=raw.get("ConnectionType"),
+        type=shared(raw.get("IntegrationType")),
+        target=shared(redact_uri(raw.get("IntegrationUri"))),
+        connection_type=shared(raw.get("ConnectionType")),
         connection_id=raw.get("ConnectionId"),
         credentials=_credentials(raw.get("CredentialsArn")),
         tls_server_name=(raw.get("TlsConfig") or {}).get("ServerNameToVerify"),

@@ -101,6 +101,22 @@ def print_inventory(blobs: BlobStore, run: LocalRun) -> None:
                 )
             )
     console.print(table)
+    print_function_urls(blobs, run)
+
+
+def print_function_urls(blobs: BlobStore, run: LocalRun) -> None:
+    table = Table(title=Text(f"Lambda function URLs, run {run.plan.run_id}"), show_lines=False)
+    for column in ("account", "region", "function", "auth type", "exposure", "URL"):
+        table.add_column(column)
+    for result in run.results:
+        if not result.snapshot_key or result.status == "failed" or not result.function_url_count:
+            continue
+        snapshot = read_snapshot(blobs, result.snapshot_key)
+        for url in snapshot.function_urls:
+            verdict = url.exposure.verdict if url.exposure else "unknown"
+            table.add_row(*_cells(snapshot.account_id, snapshot.region, url.key, url.auth_type, verdict, url.url))
+    if table.row_count:
+        console.print(table)
 
 
 def print_targets(run: LocalRun, expected_failures: set[str]) -> None:

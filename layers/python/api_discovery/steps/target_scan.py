@@ -125,7 +125,7 @@ def scan_until(
             ctx.errors.extend(progress.errors)
             # Read once, with the lists: a resumed scan carries them in its progress.
             reading = ctx.lambda_client is not None and not progress.listed
-            urls = lanes.driver.submit(region_function_urls, ctx, lanes.lambdas) if reading else None
+            urls = lanes.lambdas.submit(region_function_urls, ctx) if reading else None
             if not progress.listed:
                 progress = _list(ctx, lanes, progress)
             progress = collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
@@ -246,9 +246,9 @@ class _Lanes:
         self.main = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="calls")
         # Enough GetResources calls waiting that its own quota, not the shared one, sets their pace.
         self.resources = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="get-resources")
-        # Lambda's calls pace on a quota of their own: they never hold a thread the API Gateway calls need.
-        self.driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="function-urls")
-        self.lambdas = ThreadPoolExecutor(max_workers=max(2, workers // 2), thread_name_prefix="lambda")
+        # Lambda's calls pace on a quota of their own, one after another: at 9 per second one thread keeps up
+        # (each call waits for its token longer than it takes), and it never holds a thread API Gateway needs.
+        self.lambdas = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda")
 
     def __enter__(self) -> _Lanes:
         return self
@@ -256,7 +256,6 @@ class _Lanes:
     def __exit__(self, *_: object) -> None:
         self.main.shutdown(wait=True, cancel_futures=True)
         self.resources.shutdown(wait=True, cancel_futures=True)
-        self.driver.shutdown(wait=True, cancel_futures=True)
         self.lambdas.shutdown(wait=True, cancel_futures=True)
 
 
@@ -374,11 +373,11 @@ def _associations(ctx: ScanContext, lane: ThreadPoolExecutor, *, others: bool) -
     return by_domain
 
 
-def region_function_urls(ctx: ScanContext, lane: ThreadPoolExecutor) -> list[FunctionUrl]:
-    """Every function URL of the region, with its exposure. A list that could not be read leaves its error in
-    the context, which makes the scan partial: no URL is then reported gone."""
+def region_function_urls(ctx: ScanContext) -> list[FunctionUrl]:
+    """Every function URL of the region, with its exposure. A read that was refused leaves its error in the
+    context: the URLs are then unknown, and none is reported gone."""
     functions = function_urls.list_functions(ctx) or []
-    found = [url for urls in lane.map(lambda f: function_urls.urls_of(ctx, f), functions) for url in urls]
+    found = [url for function in functions for url in function_urls.urls_of(ctx, function)]
     return sorted((exposure.assess_function_url(u) for u in found), key=lambda u: u.key)
 
 
