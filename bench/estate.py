@@ -44,6 +44,9 @@ class EstateSpec:
     mappings_per_domain: int = 0
     functions: int = 0  # Lambda functions
     function_urls: int = 0  # the first this many have a URL: alternately AuthType NONE (public) and AWS_IAM
+    appsync_apis: int = 0  # GraphQL APIs: alternately API key only and IAM
+    load_balancers: int = 0  # application load balancers: HTTP 80 redirecting, HTTP 8080 forwarding to a function
+    distributions: int = 0  # CloudFront distributions (read by the account's global region), each with one origin
     seed: int = 20_240_601
 
     def __post_init__(self) -> None:
@@ -60,6 +63,13 @@ class EstateSpec:
             raise ValueError("domain mappings need APIs with stages")
         if self.function_urls > self.functions:
             raise ValueError("function URLs need as many functions")
+        if self.load_balancers and not self.functions:
+            raise ValueError("load balancers forward to a function: they need one")
+
+    @property
+    def entry_points(self) -> int:
+        """AppSync APIs, load balancers and distributions: what a scan of the global region must find."""
+        return self.appsync_apis + self.load_balancers + self.distributions
 
     @property
     def v2_apis(self) -> int:
@@ -97,6 +107,7 @@ class SeededEstate:
     mappings: int
     seconds: float
     function_urls: int = 0
+    entry_points: int = 0
 
     @property
     def apis(self) -> int:
@@ -148,6 +159,15 @@ class Seeder(Protocol):
         """A Lambda function; with `url_auth`, a URL of that AuthType (NONE: with the permission that opens it)."""
         ...
 
+    def appsync_api(self, name: str, auth: str) -> None: ...
+
+    def load_balancer(self, name: str, function: str) -> None:
+        """An internet-facing application load balancer: HTTP 80 redirects to HTTPS, HTTP 8080 forwards to a
+        target group of the function."""
+        ...
+
+    def distribution(self, name: str, origin: str) -> None: ...
+
 
 # --------------------------------------------------------------------------------------------------
 # The generator
@@ -190,9 +210,15 @@ def seed_estate(
     v2 = [_v2_api(seeder, spec, rng, names, i, "HTTP") for i in range(spec.http_apis)]
     v2 += [_v2_api(seeder, spec, rng, names, i, "WEBSOCKET") for i in range(spec.websocket_apis)]
     mappings = _domains(seeder, spec, rng, names, rest, v2)
-    for i in range(spec.functions):
-        auth = ("NONE" if i % 2 == 0 else "AWS_IAM") if i < spec.function_urls else None
-        seeder.function(f"fn-{i:04d}-{rng.choice(_TEAMS)}", auth)
+    functions = [f"fn-{i:04d}-{rng.choice(_TEAMS)}" for i in range(spec.functions)]
+    for i, name in enumerate(functions):
+        seeder.function(name, ("NONE" if i % 2 == 0 else "AWS_IAM") if i < spec.function_urls else None)
+    for i in range(spec.appsync_apis):
+        seeder.appsync_api(f"graph-{i:03d}-{rng.choice(_TEAMS)}", "API_KEY" if i % 2 == 0 else "AWS_IAM")
+    for i in range(spec.load_balancers):
+        seeder.load_balancer(f"alb-{i:03d}", functions[i % len(functions)])
+    for i in range(spec.distributions):
+        seeder.distribution(f"edge-{i:03d}", f"origin-{i}.{names.region}.bench.example.com")
     stages = (spec.rest_apis + spec.v2_apis) * spec.stages_per_api
     return SeededEstate(
         account_id=account,
@@ -206,6 +232,7 @@ def seed_estate(
         mappings=mappings,
         seconds=time.perf_counter() - started,
         function_urls=spec.function_urls,
+        entry_points=spec.entry_points,
     )
 
 
@@ -418,6 +445,27 @@ def _function_spec(name: str, role_arn: str) -> dict[str, Any]:
 FUNCTION_SECRET = "bench-only-Secr3t-value-7f1c"
 
 
+def _listener_actions(group_arn: str) -> list[tuple[int, dict[str, Any]]]:
+    redirect = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    return [(80, redirect), (8080, {"Type": "forward", "TargetGroupArn": group_arn})]
+
+
+def _distribution_config(name: str, origin: str) -> dict[str, Any]:
+    custom = {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}
+    return {
+        "CallerReference": name,
+        "Comment": name,
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "origin", "DomainName": origin, "CustomOriginConfig": custom}]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "origin",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "MinTTL": 0,
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        },
+    }
+
+
 def _pascal(body: dict[str, Any]) -> dict[str, Any]:
     """Wire names (camelCase) as boto3 spells apigatewayv2's parameters (PascalCase); maps of user keys stay."""
     return {
@@ -436,7 +484,7 @@ class Boto3Seeder:
         self.v1: Any = session.client("apigateway", endpoint_url=endpoint_url, region_name=region)
         self.v2: Any = session.client("apigatewayv2", endpoint_url=endpoint_url, region_name=region)
         self.lambda_: Any = session.client("lambda", endpoint_url=endpoint_url, region_name=region)
-        self.session, self.endpoint_url = session, endpoint_url
+        self.session, self.endpoint_url, self.region = session, endpoint_url, region
 
     def rest_api(self, name: str, endpoint_type: str, tags: dict[str, str]) -> tuple[str, str]:
         api = self.v1.create_rest_api(name=name, endpointConfiguration={"types": [endpoint_type]}, tags=tags)
@@ -505,6 +553,32 @@ class Boto3Seeder:
             if url_auth == "NONE":
                 self.lambda_.add_permission(FunctionName=name, **_PUBLIC_URL_PERMISSION)
 
+    def _client(self, service: str) -> Any:
+        make: Any = self.session.client
+        return make(service, endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def appsync_api(self, name: str, auth: str) -> None:
+        self._client("appsync").create_graphql_api(name=name, authenticationType=auth)
+
+    def load_balancer(self, name: str, function: str) -> None:
+        ec2, elb = self._client("ec2"), self._client("elbv2")
+        vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"{self.region}{z}")["Subnet"]
+            for i, z in enumerate("ab", start=1)
+        ]
+        arn = self.lambda_.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+        group = elb.create_target_group(Name=f"{name}-fn", TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
+        elb.register_targets(TargetGroupArn=group, Targets=[{"Id": arn}])
+        created = elb.create_load_balancer(Name=name, Subnets=[s["SubnetId"] for s in subnets])["LoadBalancers"][0]
+        for port, action in _listener_actions(group):
+            elb.create_listener(
+                LoadBalancerArn=created["LoadBalancerArn"], Protocol="HTTP", Port=port, DefaultActions=[action]
+            )
+
+    def distribution(self, name: str, origin: str) -> None:
+        self._client("cloudfront").create_distribution(DistributionConfig=_distribution_config(name, origin))
+
 
 # --------------------------------------------------------------------------------------------------
 # Seeding straight into moto's backends, with the arguments moto's request handlers would pass
@@ -520,7 +594,7 @@ class BackendSeeder:
         from api_discovery.local.emulator import install_moto_extensions  # noqa: PLC0415
 
         install_moto_extensions()
-        self.account = account
+        self.account, self.region = account, region
         self.v1: Any = apigateway_backends[account][region]
         self.v2: Any = apigatewayv2_backends[account][region]
         self.lambda_: Any = lambda_backends[account][region]
@@ -699,3 +773,30 @@ class BackendSeeder:
             self.lambda_.create_function_url_config(name, {"AuthType": url_auth})
             if url_auth == "NONE":
                 self.lambda_.add_permission(name, None, json.dumps(_PUBLIC_URL_PERMISSION))
+
+    def appsync_api(self, name: str, auth: str) -> None:
+        from moto.appsync.models import appsync_backends  # noqa: PLC0415
+
+        backend: Any = appsync_backends[self.account][self.region]  # moto's signature types its optional configs as str
+        backend.create_graphql_api(name, None, auth, None, None, None, "false", None, {}, "GLOBAL")
+
+    def load_balancer(self, name: str, function: str) -> None:
+        from moto.ec2.models import ec2_backends  # noqa: PLC0415
+        from moto.elbv2.models import elbv2_backends  # noqa: PLC0415
+
+        ec2, elb = ec2_backends[self.account][self.region], elbv2_backends[self.account][self.region]
+        vpc = ec2.create_vpc("10.30.0.0/16")
+        subnets = [
+            ec2.create_subnet(vpc.id, f"10.30.{i}.0/24", availability_zone=f"{self.region}{z}").id
+            for i, z in enumerate("ab", start=1)
+        ]
+        group = elb.create_target_group(f"{name}-fn", vpc_id=None, protocol=None, port=None, target_type="lambda")
+        elb.register_targets(group.arn, [{"Id": self.lambda_.get_function(function).function_arn}])
+        created = elb.create_load_balancer(name, [], subnets)
+        for port, action in _listener_actions(group.arn):
+            elb.create_listener(created.arn, "HTTP", str(port), "", None, [action])
+
+    def distribution(self, name: str, origin: str) -> None:
+        from moto.cloudfront.models import cloudfront_backends  # noqa: PLC0415
+
+        cloudfront_backends[self.account]["global"].create_distribution(_distribution_config(name, origin), [])

@@ -13,6 +13,11 @@ Every list is read to its end in pages of at most 500, and an empty list still c
   GetRequestValidators cost them nothing.
 - Lambda (its own quota): ListFunctions in pages of 50 (one call for none), ListFunctionUrlConfigs per function
   (a function has its $LATEST URL only, in the generated estates), GetPolicy per URL whose AuthType is NONE.
+- AppSync (pages of 25), ELB version 2 (pages of 400) and, in the account's global region, CloudFront (pages of
+  100), each on its own quota: ListGraphqlApis, ListApis and ListDomainNames; DescribeLoadBalancers, and where
+  there are load balancers DescribeTargetGroups once, DescribeListeners per load balancer, DescribeRules per
+  application listener and DescribeTargetHealth per Lambda target group (one per generated load balancer);
+  ListDistributions.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from bench.estate import EstateSpec
 
 PAGE_SIZE = 500
 LAMBDA_PAGE_SIZE = 50
+APPSYNC_PAGE_SIZE, ELB_PAGE_SIZE, CLOUDFRONT_PAGE_SIZE = 25, 400, 100
+LISTENERS_PER_LOAD_BALANCER = 2  # the generated estates' (bench.estate._listener_actions)
+# The rates the scanner's budget assumes for each (collect.budget.SERVICE_RATES): ELB's published, the others not.
+SERVICE_RATES = {"appsync": 5.0, "elbv2": 10.0, "cloudfront": 5.0}
 
 
 def pages(items: int, page_size: int = PAGE_SIZE) -> int:
@@ -67,6 +76,35 @@ def lambda_minimum(spec: EstateSpec) -> dict[str, int]:
         "lambda:GetPolicy": spec.open_function_urls,
     }
     return {op: n for op, n in sorted(calls.items()) if n}
+
+
+def entry_point_minimum(spec: EstateSpec, global_region: bool = True) -> dict[str, int]:
+    """The AppSync, ELB and CloudFront calls that find the other entry points of one (account, region)."""
+    balancers = spec.load_balancers
+    calls = {
+        "appsync:ListGraphqlApis": pages(spec.appsync_apis, APPSYNC_PAGE_SIZE),
+        "appsync:ListApis": 1,
+        "appsync:ListDomainNames": 1,
+        "elbv2:DescribeLoadBalancers": pages(balancers, ELB_PAGE_SIZE),
+        "elbv2:DescribeTargetGroups": 1 if balancers else 0,
+        "elbv2:DescribeListeners": balancers,
+        "elbv2:DescribeRules": balancers * LISTENERS_PER_LOAD_BALANCER,
+        "elbv2:DescribeTargetHealth": balancers,
+        "cloudfront:ListDistributions": pages(spec.distributions, CLOUDFRONT_PAGE_SIZE) if global_region else 0,
+    }
+    return {op: n for op, n in sorted(calls.items()) if n}
+
+
+def entry_point_calls(calls: dict[str, int]) -> dict[str, int]:
+    return {op: n for op, n in sorted(calls.items()) if op.startswith(("appsync:", "elbv2:", "cloudfront:"))}
+
+
+def service_bound_seconds(calls: dict[str, int]) -> dict[str, float]:
+    """Per service, the least time its quota (one second's worth of burst taken) allows for `calls`."""
+    by_service: dict[str, int] = {}
+    for op, n in calls.items():
+        by_service[op.split(":")[0]] = by_service.get(op.split(":")[0], 0) + n
+    return {s: round(max(0.0, (n - SERVICE_RATES[s]) / SERVICE_RATES[s]), 1) for s, n in sorted(by_service.items())}
 
 
 def lambda_bound_seconds(calls: int, rate: float = 15.0) -> float:

@@ -54,12 +54,22 @@ from api_discovery.local.quota_emulator import (
     QuotaScope,
 )
 from api_discovery.store.state import create_table
+from api_discovery.targets import global_region
 from bench import fleet_report
 from bench.bound import quota_bound, scoped_bound
 from bench.estate import EstateSpec, seed_estate
 from bench.fleet import Deployment, FleetScale, fleet_scenario
 from bench.freshness import CALLS_PER_CHANGE, END_TO_END_SECONDS, PROCESSING_SECONDS, Freshness, freshness_scenario
-from bench.minimum import api_gateway_calls, lambda_bound_seconds, lambda_calls, lambda_minimum, minimum_calls
+from bench.minimum import (
+    api_gateway_calls,
+    entry_point_calls,
+    entry_point_minimum,
+    lambda_bound_seconds,
+    lambda_calls,
+    lambda_minimum,
+    minimum_calls,
+    service_bound_seconds,
+)
 from bench.vendor_emulator import speed_up_moto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,6 +196,9 @@ FULL = BenchConfig(
             mappings_per_domain=3,
             functions=200,
             function_urls=20,
+            appsync_apis=5,
+            load_balancers=3,
+            distributions=2,
         )
     ),
     multi=MultiTarget(
@@ -438,6 +451,20 @@ def single_target(config: SingleTarget, plain: Emulator, timeout: float, log: Lo
         "throttled_429": sum(c.throttled for c in lambda_counts),
         "requests": sum(c.allowed + c.throttled for c in lambda_counts),
     }
+    # AppSync, ELB and CloudFront: each on a quota of its own, beside the others.
+    made, least = entry_point_calls(scan["api_calls"]), entry_point_minimum(spec)
+    other_counts = [c for c in every_count if c.operation.startswith(("appsync:", "elbv2:", "cloudfront:"))]
+    report["entry_points"] = {
+        "calls": made,
+        "calls_total": sum(made.values()),
+        "minimum": least,
+        "minimum_total": sum(least.values()),
+        "quota_bound_seconds": service_bound_seconds(least),
+        "found": scan.get("entry_points"),
+        "seeded": seeded.entry_points,
+        "throttled": sum(c.throttled for c in other_counts),
+        "requests": sum(c.allowed + c.throttled for c in other_counts),
+    }
     plain.requests.clear()
     if config.compare_unthrottled:
         log("single target: scanning again without quotas, to compare content")
@@ -480,6 +507,9 @@ def single_target(config: SingleTarget, plain: Emulator, timeout: float, log: Lo
         "function_urls_found": report["lambda"]["function_urls_found"] == report["lambda"]["function_urls_seeded"],
         "lambda_calls_within_5pct_of_minimum": report["lambda"]["calls_total"]
         <= CALLS_OVER_MINIMUM * report["lambda"]["minimum_total"],
+        "entry_points_found": report["entry_points"]["found"] == report["entry_points"]["seeded"],
+        "entry_point_calls_within_5pct_of_minimum": report["entry_points"]["calls_total"]
+        <= CALLS_OVER_MINIMUM * report["entry_points"]["minimum_total"],
         "wall_within_1_25x_bound": scan["seconds"] <= WALL_OVER_BOUND * max(bound.seconds, 1.0),
         "peak_memory_under_256mb": scan["peak_rss_mb"] < SCAN_MEMORY_MB,
     }
@@ -527,6 +557,7 @@ def multi_target(config: MultiTarget, timeout: float, log: Log) -> dict[str, Any
         allowed_by_scope.setdefault(c.scope, Counter())[c.operation] += c.allowed
     made_scope, made_bound = scoped_bound(allowed_by_scope, config.rates)
     targets = run["targets"]
+    home = global_region(config.regions)  # the region whose scan also reads CloudFront
     not_complete = [t for t in targets if t["status"] != "complete"]
     requests = sum(c.allowed + c.throttled for c in counts)
     calls = sum(t["api_calls"] for t in targets)
@@ -544,7 +575,12 @@ def multi_target(config: MultiTarget, timeout: float, log: Log) -> dict[str, Any
         "wall_vs_bound": _ratio(run["seconds"], bound.seconds),
         "calls_total": calls,
         # Every call a target makes counts here, Lambda's (function URLs) too.
-        "minimum_total": (sum(minimum.values()) + sum(lambda_minimum(config.spec).values())) * len(targets),
+        "minimum_total": sum(
+            sum(minimum.values())
+            + sum(lambda_minimum(config.spec).values())
+            + sum(entry_point_minimum(config.spec, global_region=t["region"] == home).values())
+            for t in targets
+        ),
         "requests": requests,
         "throttled_429": sum(c.throttled for c in counts),
         "retries": requests - calls,
@@ -924,6 +960,26 @@ def markdown(report: dict[str, Any]) -> str:
                     f" {lam['throttled_429']} 429s)",
                     "<= 1.05x",
                     checks["lambda_calls_within_5pct_of_minimum"],
+                ),
+            ]
+        other = single.get("entry_points")
+        if other:
+            bounds = ", ".join(f"{s} {b} s" for s, b in other["quota_bound_seconds"].items())
+            rows += [
+                (
+                    name,
+                    "AppSync APIs, load balancers, distributions found / seeded",
+                    f"{other['found']} / {other['seeded']}",
+                    "all",
+                    checks["entry_points_found"],
+                ),
+                (
+                    name,
+                    "AppSync, ELB, CloudFront calls / minimum (quota bounds)",
+                    f"{_n(other['calls_total'])} / {_n(other['minimum_total'])} ({bounds}; {other['throttled']}"
+                    " throttled)",
+                    "<= 1.05x",
+                    checks["entry_point_calls_within_5pct_of_minimum"],
                 ),
             ]
         rows += [

@@ -79,6 +79,7 @@ def scan(request: dict[str, Any]) -> dict[str, Any]:
         region=request["region"],
         role_arn=f"arn:aws:iam::{account}:role/{ROLE_NAME}",
         external_id=f"bench-{account}",
+        global_services=request.get("global_services", True),  # one region: the account's global one
     )
     options = scan_options(request["rates"], request["scope"], request["page_size"])
     started = time.perf_counter()
@@ -102,6 +103,7 @@ def scan(request: dict[str, Any]) -> dict[str, Any]:
         "domains": len(snapshot.domains),
         "mappings": sum(len(d.mappings) for d in snapshot.domains),
         "function_urls": len(snapshot.function_urls),
+        "entry_points": len(snapshot.entry_points),
         "content_hash": snapshots.content_hash(snapshot),
     }
 

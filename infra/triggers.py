@@ -55,11 +55,49 @@ LAMBDA_URL_CHANGE_PREFIXES = (
 )
 
 
+# The calls of AppSync, ELB and CloudFront that change an entry point, by event source, as CloudTrail names them
+# (a prefix also matches CloudFront's version suffix). Held against the library's list
+# (api_discovery.cloudtrail.ENTRY_RESCANS) by tests/unit/test_cloudtrail.py.
+ENTRY_POINT_CHANGES: dict[str, tuple[str, ...]] = {
+    "appsync.amazonaws.com": (
+        "CreateGraphqlApi",
+        "UpdateGraphqlApi",
+        "DeleteGraphqlApi",
+        "CreateApi",
+        "UpdateApi",
+        "DeleteApi",
+        "CreateDomainName",
+        "UpdateDomainName",
+        "DeleteDomainName",
+    ),
+    "elasticloadbalancing.amazonaws.com": (
+        "CreateLoadBalancer",
+        "DeleteLoadBalancer",
+        "CreateListener",
+        "ModifyListener",
+        "DeleteListener",
+        "CreateRule",
+        "ModifyRule",
+        "DeleteRule",
+        "RegisterTargets",
+        "DeregisterTargets",
+    ),
+    "cloudfront.amazonaws.com": (
+        "CreateDistribution",
+        "UpdateDistribution",
+        "DeleteDistribution",
+        "CopyDistribution",
+        "AssociateAlias",
+    ),
+}
+
+
 def api_gateway_change_pattern() -> dict[str, Any]:
-    """Successful API Gateway management calls, and the Lambda calls that change a function URL or who may call
-    it, as CloudTrail delivers them to EventBridge."""
+    """Successful API Gateway management calls, and the calls of Lambda, AppSync, ELB and CloudFront that change an
+    entry point or who may call it, as CloudTrail delivers them to EventBridge."""
+    sources = ["aws.apigateway", "aws.lambda", *(f"aws.{s.split('.')[0]}" for s in ENTRY_POINT_CHANGES)]
     return {
-        "source": ["aws.apigateway", "aws.lambda"],
+        "source": sources,
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
         "detail": {
             "$or": [
@@ -71,6 +109,10 @@ def api_gateway_change_pattern() -> dict[str, Any]:
                     "eventSource": ["lambda.amazonaws.com"],
                     "eventName": [{"prefix": prefix} for prefix in LAMBDA_URL_CHANGE_PREFIXES],
                 },
+                *(
+                    {"eventSource": [source], "eventName": [{"prefix": prefix} for prefix in names]}
+                    for source, names in ENTRY_POINT_CHANGES.items()
+                ),
             ],
             # A call that failed changed nothing.
             "errorCode": [{"exists": False}],

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, LAMBDA_URL_CHANGE_PREFIXES
+from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, ENTRY_POINT_CHANGES, LAMBDA_URL_CHANGE_PREFIXES
 from tests.infra.synth import (
     CUSTOMER_ACCOUNTS,
     ORGANIZATION_ID,
@@ -116,10 +116,17 @@ def test_change_rule_pattern_covers_api_gateway_mutations_and_function_url_chang
     discovery_json: dict[str, Any], synth: Synthesized
 ) -> None:
     pattern = rule(discovery_json, synth, "api_changed")["EventPattern"]
-    assert pattern["source"] == ["aws.apigateway", "aws.lambda"]
+    assert pattern["source"] == [
+        "aws.apigateway",
+        "aws.lambda",
+        "aws.appsync",
+        "aws.elasticloadbalancing",
+        "aws.cloudfront",
+    ]
     assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
     assert pattern["detail"]["errorCode"] == [{"exists": False}]
-    api_gateway, lambda_calls = pattern["detail"]["$or"]
+    api_gateway, lambda_calls, *others = pattern["detail"]["$or"]
+    assert [o["eventSource"] for o in others] == [[s] for s in ENTRY_POINT_CHANGES]
     assert api_gateway["eventSource"] == ["apigateway.amazonaws.com"]
     # Names by their first word (tests/unit/test_cloudtrail.py holds every rescanning call against these).
     assert api_gateway["eventName"] == [{"prefix": p} for p in API_GATEWAY_CHANGE_PREFIXES]

@@ -149,7 +149,11 @@ def scan_in(emulator_url: str, account_id: str, region: str, page_size: int = 50
 def scan_region(target: Target, **kwargs: Any) -> TargetResult:
     """One (account, region) through the account scan, as the scan Lambda runs it, and its one result."""
     item = AccountTarget(
-        run_id=target.run_id, account_id=target.account_id, regions=[target.region], role_arn=target.role_arn
+        run_id=target.run_id,
+        account_id=target.account_id,
+        regions=[target.region],
+        role_arn=target.role_arn,
+        global_region=target.region if target.global_services else None,
     )
     (result,) = scan_account(item, external_id=target.external_id, **kwargs).finished()
     return result

@@ -22,6 +22,11 @@ SMOKE = BenchConfig(
             websocket_apis=1,
             domains=1,
             mappings_per_domain=2,
+            functions=2,
+            function_urls=1,
+            appsync_apis=1,
+            load_balancers=1,
+            distributions=1,
         ),
         rates=FAST,
         account="616161616161",
@@ -55,11 +60,16 @@ def test_the_smallest_benchmark_reports_every_measure(tmp_path: Path) -> None:
     assert naive["calls_total"] == naive["calls_seen_by_emulator"]
     assert naive["calls"]["apigateway:GetMethod"] == naive["calls"]["apigateway:GetIntegration"] == 2 * 3 * 2
     assert single["naive_over_ours"] > 1
+    other = single["entry_points"]
+    assert other["found"] == other["seeded"] == 3 and other["calls"] == other["minimum"]
+    assert set(other["quota_bound_seconds"]) == {"appsync", "elbv2", "cloudfront"}
     assert set(single["checks"]) == {
         "complete",
         "calls_within_5pct_of_minimum",
         "function_urls_found",
         "lambda_calls_within_5pct_of_minimum",
+        "entry_points_found",
+        "entry_point_calls_within_5pct_of_minimum",
         "wall_within_1_25x_bound",
         "peak_memory_under_256mb",
         "content_matches_unthrottled",

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from api_discovery.analysis import exposure, findings
+from api_discovery.analysis.entry_exposure import assess_entry_point
 from api_discovery.inventory.model import (
     Api,
     Domain,
     DomainMapping,
+    EntryPoint,
     FunctionUrl,
     Integration,
+    Listener,
     Route,
     ScanError,
     Snapshot,
@@ -150,3 +153,18 @@ def function_url(
         **extra,
     )
     return exposure.assess_function_url(raw)
+
+
+def entry_point(kind: str, name: str = "e1", **extra: Any) -> EntryPoint:
+    """An AppSync API or domain, a load balancer or a distribution as the scanner finishes it: its exposure set."""
+    return assess_entry_point(EntryPoint(kind=kind, id=extra.pop("id", name), name=name, **extra))
+
+
+def listener(port: int, protocol: str, *actions: str, **extra: Any) -> Listener:
+    return Listener(
+        arn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/lb/1/{port}",
+        port=port,
+        protocol=protocol,
+        default_actions=list(actions),
+        **extra,
+    )

@@ -9,17 +9,24 @@ import botocore.session
 import pytest
 
 from api_discovery.cloudtrail import (
+    ENTRY_RESCANS,
     IGNORED,
     LAMBDA_RESCANS,
     READS,
     RESCANS,
     RULE_PREFIXES,
     Unmapped,
+    entry_rescans,
     lambda_rescans,
     resource_of,
 )
 from api_discovery.targets import Resource
-from infra.triggers import API_GATEWAY_CHANGE_PREFIXES, LAMBDA_URL_CHANGE_PREFIXES, api_gateway_change_pattern
+from infra.triggers import (
+    API_GATEWAY_CHANGE_PREFIXES,
+    ENTRY_POINT_CHANGES,
+    LAMBDA_URL_CHANGE_PREFIXES,
+    api_gateway_change_pattern,
+)
 
 
 def _operations() -> set[str]:
@@ -42,10 +49,18 @@ def test_the_event_rule_matches_every_call_that_rescans() -> None:
     assert RULE_PREFIXES == API_GATEWAY_CHANGE_PREFIXES
     assert [n for n in RESCANS if not n.startswith(RULE_PREFIXES)] == []
     pattern = api_gateway_change_pattern()
-    api_gateway, lambda_calls = pattern["detail"]["$or"]
+    api_gateway, lambda_calls, *others = pattern["detail"]["$or"]
     assert api_gateway["eventName"] == [{"prefix": p} for p in RULE_PREFIXES]
     assert lambda_calls["eventName"] == [{"prefix": p} for p in LAMBDA_RESCANS]
     assert LAMBDA_URL_CHANGE_PREFIXES == LAMBDA_RESCANS
+    # The other entry points' services: each name the library rescans for is matched by a prefix of the rule,
+    # and each prefix is a name the library rescans for.
+    assert {o["eventSource"][0] for o in others} == set(ENTRY_RESCANS) - {"lambda.amazonaws.com"}
+    for clause in others:
+        source, prefixes = clause["eventSource"][0], [p["prefix"] for p in clause["eventName"]]
+        assert prefixes == list(ENTRY_POINT_CHANGES[source])
+        assert [n for n in ENTRY_RESCANS[source] if not n.startswith(tuple(prefixes))] == []
+        assert set(prefixes) <= set(ENTRY_RESCANS[source])
     assert len(str(pattern).replace(" ", "")) < 2048  # EventBridge's limit on a pattern
 
 
@@ -65,6 +80,31 @@ def test_the_event_rule_matches_every_call_that_rescans() -> None:
 )
 def test_lambda_calls_that_change_a_function_url_rescan(event_name: str, rescans: bool) -> None:
     assert lambda_rescans(event_name) is rescans
+
+
+@pytest.mark.parametrize(
+    ("source", "event_name", "rescans"),
+    [
+        ("cloudfront.amazonaws.com", "UpdateDistribution2020_05_31", True),
+        ("cloudfront.amazonaws.com", "CreateDistributionWithTags2020_05_31", True),
+        ("cloudfront.amazonaws.com", "CreateInvalidation2020_05_31", False),
+        ("elasticloadbalancing.amazonaws.com", "ModifyListener", True),
+        ("elasticloadbalancing.amazonaws.com", "ModifyTargetGroupAttributes", False),
+        ("appsync.amazonaws.com", "UpdateGraphqlApi", True),
+        ("appsync.amazonaws.com", "CreateApiKey", False),
+        ("apigateway.amazonaws.com", "CreateApi", False),  # API Gateway's calls have a mapping of their own
+    ],
+)
+def test_other_entry_point_calls_rescan(source: str, event_name: str, rescans: bool) -> None:
+    assert entry_rescans(source, event_name) is rescans
+
+
+def test_every_entry_point_name_is_an_operation_of_its_service() -> None:
+    services = {"lambda.amazonaws.com": "lambda", "appsync.amazonaws.com": "appsync"}
+    services |= {"elasticloadbalancing.amazonaws.com": "elbv2", "cloudfront.amazonaws.com": "cloudfront"}
+    for source, names in ENTRY_RESCANS.items():
+        operations = set(botocore.session.get_session().get_service_model(services[source]).operation_names)
+        assert set(names) <= operations, source
 
 
 def test_every_lambda_name_is_a_lambda_operation() -> None:

@@ -467,8 +467,9 @@ def test_the_sweep_publishes_its_changes_and_failures_in_batches_then_announces(
     kinds = Counter(e.detail_type for e in sent)
     assert kinds["Scan Completed"] == 1
     assert kinds["Target Scan Failed"] == len(run.estate.regions) * 2
-    # A function URL is discovered as an API is, in the same event.
-    discovered = sum(run.estate.expected[t].apis + run.estate.expected[t].function_urls for t in _healthy(run))
+    # A function URL, an AppSync API, a load balancer or a distribution is discovered as an API is, in the same event.
+    expected = run.estate.expected
+    discovered = sum(expected[t].apis + expected[t].function_urls + expected[t].entry_points for t in _healthy(run))
     assert kinds["API Discovered"] == discovered
     batches = [
         (e, r) for e, r in run.invocations.results_of("publish") if "announce" not in e and e["run_id"] == run_id

@@ -212,6 +212,53 @@ def lambda_rescans(event_name: str) -> bool:
     return match is not None and match["name"] in LAMBDA_RESCANS
 
 
+# The calls of the other entry points' services that change what the inventory holds of them, by CloudTrail event
+# source. They are read region-wide (CloudFront account-wide, by the scan of the account's global region), so each
+# rescans the region its event came from; CloudFront's events come from us-east-1. CloudFront names its calls with
+# their API version (UpdateDistribution2020_05_31).
+ENTRY_RESCANS: dict[str, tuple[str, ...]] = {
+    "lambda.amazonaws.com": LAMBDA_RESCANS,
+    "appsync.amazonaws.com": (
+        "CreateGraphqlApi",
+        "UpdateGraphqlApi",
+        "DeleteGraphqlApi",
+        "CreateApi",
+        "UpdateApi",
+        "DeleteApi",
+        "CreateDomainName",
+        "UpdateDomainName",
+        "DeleteDomainName",
+    ),
+    "elasticloadbalancing.amazonaws.com": (
+        "CreateLoadBalancer",
+        "DeleteLoadBalancer",
+        "CreateListener",
+        "ModifyListener",
+        "DeleteListener",
+        "CreateRule",
+        "ModifyRule",
+        "DeleteRule",
+        "RegisterTargets",
+        "DeregisterTargets",
+    ),
+    "cloudfront.amazonaws.com": (
+        "CreateDistribution",
+        "CreateDistributionWithTags",
+        "UpdateDistribution",
+        "DeleteDistribution",
+        "CopyDistribution",
+        "AssociateAlias",
+    ),
+}
+_VERSIONED = re.compile(r"^(?P<name>[A-Za-z]+?)(\d{8}(v\d+)?|\d{4}_\d{2}_\d{2})?$")
+
+
+def entry_rescans(event_source: str, event_name: str) -> bool:
+    """Whether a call of Lambda, AppSync, ELB or CloudFront, as CloudTrail names it, changes an entry point."""
+    match = _VERSIONED.fullmatch(event_name)
+    return match is not None and match["name"] in ENTRY_RESCANS.get(event_source, ())
+
+
 class Unmapped(Exception):  # noqa: N818 - a verdict, not a failure
     """The event changes something, but names no one resource: rescan the whole region."""
 

@@ -23,6 +23,7 @@ _ROLE_ARN = re.compile(
     r"arn:(?P<partition>aws(-[a-z]+)*):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,576}", re.ASCII
 )
 DEFAULT_PARTITION = "aws"
+CLOUDFRONT_PARTITIONS = frozenset({"aws", "aws-cn"})  # AWS GovCloud (US) has no CloudFront
 
 _REGIONS_LOCK = threading.Lock()
 
@@ -80,6 +81,7 @@ class Target(BaseModel):
     region: str
     role_arn: str | None = None
     external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+    global_services: bool = Field(default=False, description="Also read the account's global services (CloudFront)")
 
     @field_validator("account_id")
     @classmethod
@@ -134,6 +136,9 @@ class AccountTarget(BaseModel):
         default=None, max_length=50, description="A targeted rescan of these only, in the one region named"
     )
     drift: bool = Field(default=False, description="A sweep of an account that forwards its change events")
+    global_region: str | None = Field(
+        default=None, description="The region whose scan also reads the account's global services (CloudFront)"
+    )
 
     @field_validator("account_id")
     @classmethod
@@ -159,7 +164,18 @@ class AccountTarget(BaseModel):
             region=region,
             role_arn=self.role_arn,
             external_id=external_id,
+            global_services=region == self.global_region and self.resources is None,
         )
+
+
+def global_region(regions: Iterable[str]) -> str | None:
+    """The region whose scan reads an account's global services: us-east-1, CloudFront's home, where the account
+    is scanned there, or else the first of its regions. The same for every sweep of the same regions, so a
+    distribution never moves between snapshots."""
+    chosen = sorted(regions)
+    if not partitions_of(chosen) & CLOUDFRONT_PARTITIONS:
+        return None
+    return "us-east-1" if "us-east-1" in chosen else next(iter(chosen), None)
 
 
 def _account_id(value: str) -> str:

@@ -15,10 +15,11 @@ from api_discovery.collect.session import SCANNER_OPERATIONS
 from api_discovery.local.demo_estate import seed_demo_estate
 from api_discovery.local.emulator import Emulator
 from api_discovery.steps.target_scan import scan_target
-from api_discovery.targets import Target
+from api_discovery.targets import Target, global_region
 from tests.apigateway_iam import iam_action_and_resource
 from tests.integration.builders import Builder, options, scan_region
 
+IAM_PREFIX = {"lambda": "lambda", "appsync": "appsync", "elbv2": "elasticloadbalancing", "cloudfront": "cloudfront"}
 FACTS = json.loads((Path(__file__).parents[2] / "data" / "security_audit_facts.json").read_text())
 
 
@@ -53,9 +54,12 @@ def test_every_call_of_a_whole_scan_is_an_allowed_read(
     for operation in sent:
         assert operation is not None
         assert operation.split(":")[1].startswith(("Get", "List", "Describe")), operation
-        if operation.startswith("lambda:"):
-            # Lambda's IAM actions are named as its operations, and SecurityAudit grants every one the scan uses.
-            assert allowed_by_security_audit(operation, "*"), f"{operation} is not in SecurityAudit"
+        service, name = operation.split(":")
+        if service in IAM_PREFIX:
+            # These services' IAM actions are named as their operations (ELB's under elasticloadbalancing), and
+            # SecurityAudit grants every one the scan uses.
+            action = f"{IAM_PREFIX[service]}:{name}"
+            assert allowed_by_security_audit(action, "*"), f"{action} is not in SecurityAudit"
             continue
         action, resource = iam_action_and_resource(operation)
         assert action == "apigateway:GET", f"{operation} needs {action}"
@@ -97,6 +101,7 @@ def test_the_allow_list_is_exactly_what_a_whole_scan_sends(
                 region=region,
                 role_arn=estate.role_arn(account),
                 external_id=estate.external_ids[account],
+                global_services=region == global_region(estate.regions),  # CloudFront, as a sweep reads it
             )
             result = scan_region(
                 target, blobs=blobs, state=None, session_factory=boto3.Session, options=replace(options(), exports=True)

@@ -66,11 +66,11 @@ def test_the_environment_is_gone_before_the_collector_sees_the_answer(
     fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hook drops it from the parsed answer itself: no copy is left for a log line or a later reader."""
-    from api_discovery.collect.session import guarded_lambda  # noqa: PLC0415
+    from api_discovery.collect.session import guarded  # noqa: PLC0415
 
     b = Builder(fresh_emulator.url, ACCOUNT, REGION)
     b.function("billing", environment={"DB_PASSWORD": SECRET})
-    client = guarded_lambda(
+    client = guarded(
         boto3.Session(aws_access_key_id="k", aws_secret_access_key="s").client(
             "lambda", endpoint_url=fresh_emulator.url, region_name=REGION
         )

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from api_discovery.analysis import entry_map
 from api_discovery.analysis.findings import CATALOGUE
 from api_discovery.blobs import LocalBlobStore
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.cli import app
+from api_discovery.local.demo_entry_points import OIDC_CLIENT_SECRET, ORIGIN_HEADER_SECRET
 from api_discovery.local.demo_functions import WEBHOOK_SECRET
 
 SURFACE_RULES = {
@@ -25,10 +27,21 @@ SURFACE_RULES = {
     "private-domain-cross-account-access",
     "client-certificate-expiring",
     "function-url-public",
+    "appsync-api-key-only",
+    "appsync-without-waf",
+    "elb-http-without-redirect",
+    "elb-weak-tls-policy",
 }
-# Values the demo seeds that no output may hold: stage variables that look like credentials, and a secret in a
-# Lambda function's environment.
-SECRETS = ("Pr0d-Ledger-2026!", "AKIAIOSFODNN7EXAMPLE", WEBHOOK_SECRET, "WEBHOOK_SIGNING_SECRET")
+# Values the demo seeds that no output may hold: stage variables that look like credentials, a secret in a
+# Lambda function's environment, an OIDC client secret of a load balancer, a custom origin header's value.
+SECRETS = (
+    "Pr0d-Ledger-2026!",
+    "AKIAIOSFODNN7EXAMPLE",
+    WEBHOOK_SECRET,
+    "WEBHOOK_SIGNING_SECRET",
+    OIDC_CLIENT_SECRET,
+    ORIGIN_HEADER_SECRET,
+)
 
 
 def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None:
@@ -67,3 +80,13 @@ def test_demo_discovers_the_seeded_estate_and_exits_zero(tmp_path: Path) -> None
     }
     assert '"kind":"FUNCTION_URL"' in (tmp_path / "report.html").read_text()  # the report's embedded data
     assert "Lambda function URLs" in result.output and "public-unauthenticated" in result.output
+
+    # The other entry points, and the map: both distributions' ways around them, and the origin unreachable
+    # directly but reached through CloudFront.
+    kinds = sorted(e.kind for s in snapshots for e in s.entry_points)
+    assert kinds.count("CLOUDFRONT") == 3 and kinds.count("LOAD_BALANCER") == 3 and "APPSYNC_DOMAIN" in kinds
+    assert result.output.count("Origin reachable around its CloudFront distribution") == 2
+    notes = [e.note for e in entry_map.build(snapshots).entries if e.note]
+    assert len(notes) == 1 and notes[0].startswith("unreachable directly; reached through CloudFront")
+    page = (tmp_path / "report.html").read_text()
+    assert '"kind":"LOAD_BALANCER"' in page and "cloudfront-origin-bypass" in page

@@ -286,7 +286,16 @@ def _inventory(url: str, account: str, region: str) -> TargetCounts:
         len(_all(lam, "list_function_url_configs", "FunctionUrlConfigs", FunctionName=f["FunctionName"]))
         for f in functions
     )
+    appsync = session.client("appsync", region_name=region, endpoint_url=url)
+    elb = session.client("elbv2", region_name=region, endpoint_url=url)
+    entry_points = len(_all(appsync, "list_graphql_apis", "graphqlApis")) + len(_all(appsync, "list_apis", "apis"))
+    entry_points += len(_all(appsync, "list_domain_names", "domainNameConfigs"))
+    entry_points += len(_all(elb, "describe_load_balancers", "LoadBalancers"))
+    if region == "us-east-1":  # the demo accounts' global region: CloudFront is counted there
+        listed = session.client("cloudfront", region_name=region, endpoint_url=url).list_distributions()
+        entry_points += len(listed["DistributionList"].get("Items") or [])
     return TargetCounts(
+        entry_points=entry_points,
         rest_apis=len(rest),
         http_apis=sum(1 for a in v2_apis if a["ProtocolType"] == "HTTP"),
         websocket_apis=sum(1 for a in v2_apis if a["ProtocolType"] == "WEBSOCKET"),

@@ -174,3 +174,14 @@ def test_entry_points_outside_api_gateway_are_shown(rendered: tuple[Node, Report
     (row,) = rows
     assert row.attrs["data-kind"] == "FUNCTION_URL"
     assert "reports-export" in row.all_text() and "public-authenticated" in row.all_text()
+
+
+def test_the_entry_point_map_shows_every_host(rendered: tuple[Node, Report, str]) -> None:
+    dom, report, _ = rendered
+    (table,) = dom.find("table", id_="entry-map")
+    rows = table.find("tr", cls="map-entry")
+    assert len(rows) == len(report.entry_map) > 0
+    function_urls = [r for r in rows if "FUNCTION_URL" in r.attrs["data-kinds"].split()]
+    assert len(function_urls) == 1 and "reports-export" in function_urls[0].all_text()
+    # API Gateway APIs are on the map too, by their default endpoint's host.
+    assert any("API_GATEWAY_REST" in r.attrs["data-kinds"].split() for r in rows)

@@ -155,6 +155,26 @@ def test_a_function_url_change_rescans_the_region_and_other_lambda_calls_nothing
     assert [("resources" in r) for _, _, r in clock.started] == [False]  # one region-wide rescan for the burst
 
 
+def service_call(source: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    event = cloudtrail(name, request)
+    event["source"], event["detail"]["eventSource"] = f"aws.{source.split('.', maxsplit=1)[0]}", source
+    return event
+
+
+def test_a_load_balancer_appsync_or_distribution_change_rescans_the_region(debounce: Debounce) -> None:
+    clock = Clock(debounce)
+    listener = service_call("elasticloadbalancing.amazonaws.com", "ModifyListener", {"listenerArn": "arn:l"})
+    assert clock.event(0, listener).what == "recorded"
+    edge = service_call("cloudfront.amazonaws.com", "UpdateDistribution2020_05_31", {"id": "E1"})
+    assert clock.event(1, edge).what == "recorded"
+    graph = service_call("appsync.amazonaws.com", "UpdateGraphqlApi", {"apiId": "a1"})
+    assert clock.event(2, graph).what == "recorded"
+    invalidation = service_call("cloudfront.amazonaws.com", "CreateInvalidation2020_05_31", {"id": "E1"})
+    assert clock.event(3, invalidation).what == "ignored"
+    clock.drain()
+    assert [("resources" in r) for _, _, r in clock.started] == [False]  # one region-wide rescan for the burst
+
+
 def test_calls_that_change_nothing_reported_start_nothing(debounce: Debounce) -> None:
     clock = Clock(debounce)
     assert clock.event(0, cloudtrail("CreateApiKey", {"name": "k"})).what == "ignored"

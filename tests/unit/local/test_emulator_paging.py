@@ -220,14 +220,35 @@ def test_every_paged_operation_is_recognised_from_its_path() -> None:
         "apigatewayv2:GetVpcLinks": "/v2/vpclinks",
         "lambda:ListFunctions": "/2015-03-31/functions/",
         "lambda:ListFunctionUrlConfigs": "/2021-10-31/functions/hooks/urls",
+        "appsync:ListGraphqlApis": "/v1/apis",
+        "appsync:ListApis": "/v2/apis",
+        "appsync:ListDomainNames": "/v1/domainnames",
     }
     assert set(paths) == set(PAGED_OPERATIONS)
 
     def service(op: str) -> str:
-        return "lambda" if op.startswith("lambda:") else "apigateway"
+        return op.split(":", maxsplit=1)[0] if op.startswith(("lambda:", "appsync:")) else "apigateway"
 
     identified = {op: identify(_environ("GET", path, service(op)))[1] for op, path in paths.items()}
     assert identified == {op: op for op in paths}
+
+
+def test_identifies_elb_version_2_by_its_version_and_cloudfront_by_its_path() -> None:
+    form = "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=400"
+    kind = "application/x-www-form-urlencoded; charset=utf-8"
+    v2 = _environ("POST", "/", service="elasticloadbalancing", data=form, content_type=kind)
+    assert identify(v2)[1] == "elbv2:DescribeLoadBalancers"
+    classic = _environ(
+        "POST",
+        "/",
+        service="elasticloadbalancing",
+        data="Action=DescribeLoadBalancers&Version=2012-06-01",
+        content_type=kind,
+    )
+    assert identify(classic)[1] == "elb:DescribeLoadBalancers"
+    assert (
+        identify(_environ("GET", "/2020-05-31/distribution", service="cloudfront"))[1] == "cloudfront:ListDistributions"
+    )
 
 
 def test_identifies_sts_from_the_form_and_leaves_the_body_for_moto() -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from api_discovery.analysis.entry_diff import entry_point_changes
 from api_discovery.analysis.findings import NARROWED, finding_key
 from api_discovery.inventory.model import Api, Domain, FunctionUrl, Route, Snapshot, Stage, essential, unjudged
 from api_discovery.inventory.snapshots import canonical_json
@@ -41,6 +42,7 @@ ChangeType = Literal[
     "domain_routing_changed",
     "domain_access_changed",
     "function_url_changed",
+    "entry_point_changed",
     "finding_opened",
     "finding_resolved",
 ]
@@ -111,6 +113,10 @@ def compute_changes(previous: Snapshot | None, current: Snapshot) -> list[Change
     if region_wide_known:
         changes.extend(domain_changes(previous.domains if previous else [], current.domains, removals=complete))
     changes.extend(function_url_changes(previous.function_urls if previous else [], current))
+    changes += [
+        Change(type=kind, api_kind=entry.kind, api_id=entry.id, subject=entry.name, before=was, after=now)
+        for kind, entry, was, now in entry_point_changes(previous.entry_points if previous else [], current)
+    ]
     changes.extend(_finding_changes(previous, current, complete, gaps, region_wide_known, set(before)))
     return changes
 

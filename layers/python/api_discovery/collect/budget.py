@@ -27,6 +27,15 @@ SLOWEST = 0.125  # the lowest fraction of its pace a budget slows down to
 RECOVERY_PER_SECOND = 0.02  # of the full pace: from half to all of it in 25 s without another 429
 DECREASE_EVERY_S = 1.0  # 429s of calls already in flight are one signal, not several
 LAMBDA_RATE = 15.0  # Lambda's control-plane requests per second, per account and region (not raisable)
+# The other entry points' services, (rate, burst) per account and region (CloudFront: per account). ELB publishes
+# its Describe* bucket: 40 tokens, refilled at 10 per second. AppSync and CloudFront publish no control-plane rate:
+# 5 per second is taken for each, a pace their consoles exceed; the scan sends them a few calls per region.
+SERVICE_RATES: dict[str, tuple[float, float]] = {
+    "lambda": (LAMBDA_RATE, LAMBDA_RATE),
+    "elbv2": (10.0, 40.0),
+    "appsync": (5.0, 5.0),
+    "cloudfront": (5.0, 5.0),
+}
 
 
 @dataclass(frozen=True)
@@ -67,13 +76,15 @@ class Rates:
         """The same share of Lambda's control-plane quota: 15 requests per second per account and region, with no
         published burst (taken as one second's worth). GetPolicy has a 15 per second quota of its own; it is paced
         from this bucket too, which only ever keeps it slower."""
-        scale = LAMBDA_RATE / 10.0
+        return self.for_service("lambda")
+
+    def for_service(self, service: str) -> Rates:
+        """The same share of another service's quota (SERVICE_RATES), with the same burst held back."""
+        rate, burst = SERVICE_RATES[service]
         return replace(
             self,
-            rate=self.rate * scale,
-            burst=max(1.0, math.floor(self.burst * LAMBDA_RATE / 40.0)),
-            get_resources_rate=self.get_resources_rate,
-            get_resources_burst=self.get_resources_burst,
+            rate=self.rate * rate / 10.0,
+            burst=max(1.0, math.floor(self.burst * burst / 40.0)),
         )
 
     def share(self, fraction: float) -> Rates:
@@ -216,7 +227,11 @@ class CallBudget:
 
     def on_response(self, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
         """botocore `response-received` hook: sees every attempt's answer, the retried ones included."""
-        if response_dict is not None and response_dict.get("status_code") == 429:
+        if response_dict is None:
+            return
+        status = response_dict.get("status_code")
+        # ELB and CloudFront refuse with a 400 whose code says Throttling, not with a 429.
+        if status == 429 or (status == 400 and b"Throttling" in (response_dict.get("body") or b"")[:512]):
             self.throttled()
 
 
@@ -226,7 +241,12 @@ def budget_key(scope: Scope, account_id: str, region: str) -> str:
 
 def lambda_budget_key(account_id: str, region: str) -> str:
     """Lambda's quotas are per account and region, whatever the API Gateway scope."""
-    return f"lambda:{account_id}/{region}"
+    return service_budget_key("lambda", account_id, region)
+
+
+def service_budget_key(service: str, account_id: str, region: str) -> str:
+    """Each service's quota is its own: per account and region, CloudFront's (a global service) per account."""
+    return f"{service}:{account_id}" if service == "cloudfront" else f"{service}:{account_id}/{region}"
 
 
 class BudgetPool:

@@ -42,6 +42,7 @@ class ScanContext:
     errors: list[ScanError] = field(default_factory=list)
     exports: Any = None  # an ExportStore when the scan stores OpenAPI exports
     lambda_client: Any = None  # None: the scan reads no function URLs (a targeted API Gateway rescan)
+    entry_clients: dict[str, Any] = field(default_factory=dict)  # appsync, elbv2 and, once per account, cloudfront
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -70,6 +71,9 @@ class ScanContext:
             self.record(kind, operation, resource, code, message)
         except (ReadTimeoutError, BotoConnectionError) as exc:
             raise TargetUnavailableError("timeout", f"{operation} on {resource}: {exc}") from exc
+
+    def client(self, service: str) -> Any:
+        return self.entry_clients[service]
 
     def record(self, kind: ErrorKind, operation: str, resource: str, code: str, message: str) -> None:
         with self._lock:

@@ -16,14 +16,19 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from api_discovery import PRODUCT, __version__
+from api_discovery.collect.cloudfront import drop_header_values
 from api_discovery.collect.function_urls import drop_environment
+from api_discovery.collect.load_balancers import drop_client_secrets
 from api_discovery.errors import ReadOnlyViolationError, TargetUnavailableError
 
 SESSION_SECONDS = 3600
 # A customer session talks to the services whose entry points it inventories and nothing else.
-CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda"})
+CUSTOMER_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda", "appsync", "elbv2", "cloudfront"})
+# The services of the entry points beside API Gateway, each on a client and a call budget of its own.
+ENTRY_SERVICES = ("appsync", "elbv2", "cloudfront")
 # Exactly the operations the collectors call (collect/*.py, through steps/target_scan.py and rescan.py): API Gateway
-# reads authorized as apigateway:GET, Lambda reads in SecurityAudit (lambda:List*, lambda:GetPolicy). A closed
+# reads authorized as apigateway:GET, the others in SecurityAudit (lambda:List*, lambda:GetPolicy, appsync:List*,
+# elasticloadbalancing:Describe*, cloudfront:List*). A closed
 # list rather than a name prefix: a read the scanner has no use for (GetSdk, GetApiKeys, GetModels, GetFunction,
 # whose answer holds the environment and a code URL ...) is refused like a write. The integration test of a whole
 # scan keeps this list equal to what the collectors send.
@@ -55,6 +60,15 @@ SCANNER_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("lambda", "ListFunctions"),
         ("lambda", "ListFunctionUrlConfigs"),
         ("lambda", "GetPolicy"),
+        ("appsync", "ListGraphqlApis"),
+        ("appsync", "ListApis"),
+        ("appsync", "ListDomainNames"),
+        ("elbv2", "DescribeLoadBalancers"),
+        ("elbv2", "DescribeListeners"),
+        ("elbv2", "DescribeRules"),
+        ("elbv2", "DescribeTargetGroups"),
+        ("elbv2", "DescribeTargetHealth"),
+        ("cloudfront", "ListDistributions"),
     }
 )
 # Reads that would return API key values: the parameter that asks for them, or the whole operation. None is
@@ -87,6 +101,17 @@ def refuse_writes(model: Any, params: dict[str, Any], **_: Any) -> None:
         raise ReadOnlyViolationError(
             service, name, "customer sessions are read-only and send only the operations the scanner uses"
         )
+
+
+def refuse_all_but(allowed: frozenset[tuple[str, str]]) -> Callable[..., None]:
+    """A `before-parameter-build` hook for a session that may send only `allowed` (an organization's reader)."""
+
+    def refuse(model: Any, **_: Any) -> None:
+        service, name = model.service_model.service_name, model.name
+        if (service, name) not in allowed:
+            raise ReadOnlyViolationError(service, name, "this session sends only the operations it exists for")
+
+    return refuse
 
 
 @dataclass
@@ -123,10 +148,21 @@ def _op_name(model: Any) -> str:
 def instrument(session: boto3.Session, counter: CallCounter) -> boto3.Session:
     """Attach the read-only guard and the call counter to every client the session makes."""
     session.events.register("before-parameter-build", refuse_writes)
-    session.events.register("after-call.lambda.ListFunctions", drop_environment)
+    for event, handler in _SECRET_DROPS:
+        session.events.register(event, handler)
     session.events.register("before-call", counter.on_call)
     session.events.register("after-call", counter.on_response)
     return session
+
+
+# Answers that hold secrets, cleared in place as they are parsed: functions' environments, OIDC client secrets,
+# custom origin header values.
+_SECRET_DROPS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("after-call.lambda.ListFunctions", drop_environment),
+    ("after-call.elastic-load-balancing-v2.DescribeListeners", drop_client_secrets),
+    ("after-call.elastic-load-balancing-v2.DescribeRules", drop_client_secrets),
+    ("after-call.cloudfront.ListDistributions", drop_header_values),
+)
 
 
 def role_arn(account_id: str, role_name: str) -> str:
@@ -144,6 +180,9 @@ _ENDPOINT_SETTINGS = (
     "AWS_ENDPOINT_URL_API_GATEWAY",
     "AWS_ENDPOINT_URL_APIGATEWAYV2",
     "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL_APPSYNC",
+    "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+    "AWS_ENDPOINT_URL_CLOUDFRONT",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
 
@@ -159,7 +198,7 @@ class _Slot:
             raise RuntimeError("a boto3 session made with keys has no credentials")
         self.credentials = credentials
         self.pairs: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
-        self.lambdas: dict[tuple[str | None, ...], Any] = {}
+        self.others: dict[tuple[str | None, ...], Any] = {}
 
     def lend(self, access_key: str, secret_key: str, token: str | None) -> None:
         self.credentials.access_key, self.credentials.secret_key, self.credentials.token = access_key, secret_key, token
@@ -177,13 +216,13 @@ class _Slot:
             pair = self.pairs[key] = (v1, v2)
         return pair
 
-    def lambda_client(self, region: str) -> Any:
-        key = (region, *(os.environ.get(name) for name in _ENDPOINT_SETTINGS))
-        client = self.lambdas.get(key)
+    def client(self, service: str, region: str) -> Any:
+        """The region's guarded client of a service besides API Gateway (lambda, appsync, elbv2, cloudfront)."""
+        key = (service, region, *(os.environ.get(name) for name in _ENDPOINT_SETTINGS))
+        client = self.others.get(key)
         if client is None:
-            client = self.lambdas[key] = guarded_lambda(
-                self.session.client("lambda", region_name=region, config=CLIENT_CONFIG)
-            )
+            make: Callable[..., Any] = self.session.client  # boto3's stubs type `client` per literal service name
+            client = self.others[key] = guarded(make(service, region_name=region, config=CLIENT_CONFIG))
         return client
 
 
@@ -236,10 +275,14 @@ class AccountCredentials:
 
     def lambda_client(self, region: str) -> Any:
         """The region's Lambda client, guarded, from the same slot."""
+        return self.client("lambda", region)
+
+    def client(self, service: str, region: str) -> Any:
+        """The region's guarded client of another service the scan reads (appsync, elbv2, cloudfront)."""
         with self._lock:
             if not self._slot:
                 self._slot.append(self.pool.borrow(self.access_key, self.secret_key, self.token))
-            return self._slot[0].lambda_client(region)
+            return self._slot[0].client(service, region)
 
     def release(self) -> None:
         """Give the slot back: call once no scan of this account uses its clients."""
@@ -264,10 +307,11 @@ def hooked(clients: Sequence[Any], handlers: Sequence[tuple[str, Callable[..., A
                 client.meta.events.unregister(event, unique_id=f"{event}#{uid}")
 
 
-def guarded_lambda(client: Any) -> Any:
-    """A Lambda client that sends only the scanner's reads and never hands on a function's environment."""
+def guarded(client: Any) -> Any:
+    """A client that sends only the scanner's reads and never hands on a secret an answer holds."""
     client.meta.events.register("before-parameter-build", refuse_writes)
-    client.meta.events.register("after-call.lambda.ListFunctions", drop_environment)
+    for event, handler in _SECRET_DROPS:
+        client.meta.events.register(event, handler)
     return client
 
 

@@ -73,6 +73,8 @@ class ApiSummary(BaseModel):
     stages: list[str] = Field(default_factory=list)
     route_count: int | None = None
     exposure: dict[str, int] = Field(default_factory=dict, description="Routes per exposure verdict")
+    arn: str | None = Field(default=None, description="AppSync, load balancer, CloudFront: the resource's ARN")
+    hosts: list[str] = Field(default_factory=list, description="AppSync, load balancer, CloudFront: its hosts")
 
 
 class ChangeView(BaseModel):
@@ -234,7 +236,8 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             whole_api = ApiDiscovered if change.type == "api_added" else ApiRemoved
             api = ApiSummary.model_validate(change.after or change.before)
             detail: Detail = whole_api(event_id=ident(whole_api.DETAIL_TYPE, api.id), api=api, **base)
-            events.append(Event(detail=detail, resources=[api_arn(cs.region, api.kind, api.id, cs.account_id)]))
+            arn = api.arn or api_arn(cs.region, api.kind, api.id, cs.account_id)
+            events.append(Event(detail=detail, resources=[arn]))
         elif change.type in ("finding_opened", "finding_resolved"):
             events.append(_finding_event(change, ident, base, cs.region))
         else:
@@ -256,7 +259,8 @@ def target_events(change_set: ChangeSet, changes_uri: str | None = None) -> list
             ],
             **base,
         )
-        events.append(Event(detail=detail, resources=[api_arn(cs.region, ref.get("kind"), api_id, cs.account_id)]))
+        arn = ref.get("arn") or api_arn(cs.region, ref.get("kind"), api_id, cs.account_id)
+        events.append(Event(detail=detail, resources=[arn]))
     return events
 
 

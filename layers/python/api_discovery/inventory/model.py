@@ -62,8 +62,9 @@ class ScanError(Contract):
 # Reads whose refusal leaves the API Gateway inventory whole: the region's settings, its client certificates, a
 # REST API's request validators, and the Lambda reads (a customer role of the ApiGatewayOnly scope grants none of
 # them). A customer role deployed before they were read refuses them; the scan is still complete, the error is
-# kept, and the rules those reads feed neither raise nor resolve anything (see `unjudged`). A refused Lambda read
-# also leaves the function URLs unknown: none is reported gone (api_discovery.analysis.diff).
+# kept, and the rules those reads feed neither raise nor resolve anything (see `unjudged`). The reads of the
+# other entry points (Lambda, AppSync, load balancers, CloudFront) are optional the same way: a refused one leaves
+# those entry points unknown, and none is reported gone (ENTRY_READS, api_discovery.analysis.diff).
 OPTIONAL_READS: dict[str, frozenset[str]] = {
     "apigateway:GetAccount": frozenset({"logging-without-cloudwatch-role"}),
     "apigateway:GetClientCertificates": frozenset({"client-certificate-expiring"}),
@@ -71,6 +72,25 @@ OPTIONAL_READS: dict[str, frozenset[str]] = {
     "lambda:ListFunctions": frozenset({"function-url-public"}),
     "lambda:ListFunctionUrlConfigs": frozenset({"function-url-public"}),
     "lambda:GetPolicy": frozenset({"function-url-public"}),
+    "appsync:ListGraphqlApis": frozenset({"appsync-api-key-only", "appsync-without-waf"}),
+    "appsync:ListApis": frozenset({"appsync-api-key-only", "appsync-without-waf"}),
+    "appsync:ListDomainNames": frozenset(),
+    "elbv2:DescribeLoadBalancers": frozenset({"elb-http-without-redirect", "elb-weak-tls-policy"}),
+    "elbv2:DescribeListeners": frozenset({"elb-http-without-redirect", "elb-weak-tls-policy"}),
+    "elbv2:DescribeRules": frozenset(),
+    "elbv2:DescribeTargetGroups": frozenset(),
+    "elbv2:DescribeTargetHealth": frozenset(),
+    "cloudfront:ListDistributions": frozenset(),
+}
+# The reads of each kind of entry point beside API Gateway: a refusal of one leaves those entry points unknown,
+# so none of them is reported gone.
+ENTRY_READS: dict[str, frozenset[str]] = {
+    "FUNCTION_URL": frozenset({"lambda:ListFunctions", "lambda:ListFunctionUrlConfigs"}),
+    "APPSYNC_GRAPHQL": frozenset({"appsync:ListGraphqlApis"}),
+    "APPSYNC_EVENTS": frozenset({"appsync:ListApis"}),
+    "APPSYNC_DOMAIN": frozenset({"appsync:ListDomainNames"}),
+    "LOAD_BALANCER": frozenset({"elbv2:DescribeLoadBalancers", "elbv2:DescribeListeners"}),
+    "CLOUDFRONT": frozenset({"cloudfront:ListDistributions"}),
 }
 
 
@@ -403,6 +423,80 @@ class FunctionUrl(Contract):
         return f"{self.function_name}:{self.qualifier}" if self.qualifier else self.function_name
 
 
+# Load balancer actions that authenticate the caller before a forward, and those that answer by themselves.
+AUTHENTICATE_ACTIONS = frozenset({"authenticate-oidc", "authenticate-cognito", "jwt-validation"})
+SELF_ANSWERING = frozenset({"redirect", "fixed-response"})
+EntryKind = Literal["APPSYNC_GRAPHQL", "APPSYNC_EVENTS", "APPSYNC_DOMAIN", "LOAD_BALANCER", "CLOUDFRONT"]
+
+
+class Listener(Contract):
+    """One listener of a load balancer: the port and protocol it answers on, and what it does first."""
+
+    arn: str
+    port: int | None = None
+    protocol: str | None = Field(default=None, description="HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP, GENEVE")
+    ssl_policy: str | None = Field(default=None, description="The TLS security policy of an HTTPS or TLS listener")
+    default_actions: list[str] = Field(
+        default_factory=list, description="The default actions' types in order: authenticate-oidc, forward ..."
+    )
+    redirect_protocol: str | None = Field(default=None, description="Where a default redirect action sends to")
+    rules: int = Field(default=0, description="Rules besides the default (read for application load balancers)")
+    unauthenticated_rules: int = Field(
+        default=0, description="Of those, the rules that forward without an authenticate action before"
+    )
+
+
+class Origin(Contract):
+    """One origin of a CloudFront distribution. Custom origin headers often carry a shared secret: only their
+    names are kept (their values are dropped as ListDistributions answers)."""
+
+    id: str
+    domain_name: str
+    origin_path: str | None = None
+    origin_access_control: str | None = Field(default=None, description="The origin access control's id")
+    origin_protocol: str | None = Field(default=None, description="http-only, https-only, match-viewer (custom)")
+    custom_header_names: list[str] = Field(default_factory=list)
+
+
+class EntryPoint(Contract):
+    """An entry point outside API Gateway and function URLs: an AppSync GraphQL or Event API, an AppSync custom
+    domain, a load balancer with its listeners, or a CloudFront distribution with its origins. CloudFront is
+    account-wide: its distributions are in the snapshot of the account's global region only."""
+
+    kind: EntryKind
+    id: str
+    name: str
+    arn: str | None = None
+    hosts: list[str] = Field(default_factory=list, description="The DNS names it answers on, lower case")
+    scheme: str | None = Field(
+        default=None, description="internet-facing or internal (load balancer), GLOBAL or PRIVATE (AppSync)"
+    )
+    authentication: list[str] = Field(
+        default_factory=list,
+        description="AppSync: its auth modes; load balancer: authenticate actions; CloudFront: trusted key groups",
+    )
+    web_acl: str | None = Field(default=None, description="The AWS WAF web ACL in front of it, where AWS says")
+    enabled: bool | None = Field(default=None, description="CloudFront: whether the distribution serves")
+    subtype: str | None = Field(
+        default=None, description="AppSync API type (GRAPHQL, MERGED); load balancer type (application, network)"
+    )
+    listeners: list[Listener] = Field(default_factory=list)
+    origins: list[Origin] = Field(default_factory=list)
+    viewer_protocols: list[str] = Field(
+        default_factory=list, description="CloudFront: the viewer protocol policies of its cache behaviours"
+    )
+    behind: list[str] = Field(
+        default_factory=list,
+        description="What it sends requests to, where the listing says: Lambda functions behind a load balancer, "
+        "the AppSync domain name (a CloudFront host) in front of an AppSync custom domain",
+    )
+    exposure: RouteExposure | None = Field(default=None, description="Effective exposure, set by the scan")
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.id}"
+
+
 class Finding(Contract):
     rule_id: str
     severity: Literal["critical", "high", "medium", "low", "info"]
@@ -448,6 +542,10 @@ class Snapshot(Contract):
     )
     function_urls: list[FunctionUrl] = Field(
         default_factory=list, description="Lambda function URLs of the region (ListFunctions, ListFunctionUrlConfigs)"
+    )
+    entry_points: list[EntryPoint] = Field(
+        default_factory=list,
+        description="AppSync APIs and domains, load balancers, and (in the account's global region) CloudFront",
     )
     findings: list[Finding] = Field(default_factory=list)
     catalogue: int = Field(default=1, description="Version of the findings catalogue that judged the findings")

@@ -21,6 +21,7 @@ class TargetResult(BaseModel):
     api_count: int = 0
     route_count: int = 0
     function_url_count: int = 0
+    entry_point_count: int = 0  # AppSync APIs and domains, load balancers, CloudFront distributions
     error_count: int = 0
     api_calls: int = 0
     retries: int = 0

@@ -56,8 +56,10 @@ def canonical_chunks(model: BaseModel, fields: Sequence[str] | None = None) -> I
 def content_hash(snapshot: Snapshot) -> str:
     """What was found, without when or how: two scans of an unchanged estate hash the same."""
     digest = hashlib.sha256()
-    # Function URLs count only where there are some: a region hashed before they were read hashes the same.
-    fields = (*CONTENT_FIELDS, "function_urls") if snapshot.function_urls else CONTENT_FIELDS
+    # Function URLs and other entry points count only where there are some: a region hashed before they were
+    # read hashes the same.
+    extra = tuple(name for name in ("function_urls", "entry_points") if getattr(snapshot, name))
+    fields = (*CONTENT_FIELDS, *extra)
     for chunk in canonical_chunks(snapshot, fields):
         digest.update(chunk)
     return digest.hexdigest()

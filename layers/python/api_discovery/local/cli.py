@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from api_discovery.analysis import entry_map
 from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from api_discovery.errors import InvalidInputError, validation_problems
 from api_discovery.inventory.results import TargetResult
@@ -102,6 +103,7 @@ def print_inventory(blobs: BlobStore, run: LocalRun) -> None:
             )
     console.print(table)
     print_function_urls(blobs, run)
+    print_entry_map(blobs, run)
 
 
 def print_function_urls(blobs: BlobStore, run: LocalRun) -> None:
@@ -117,6 +119,33 @@ def print_function_urls(blobs: BlobStore, run: LocalRun) -> None:
             table.add_row(*_cells(snapshot.account_id, snapshot.region, url.key, url.auth_type, verdict, url.url))
     if table.row_count:
         console.print(table)
+
+
+def print_entry_map(blobs: BlobStore, run: LocalRun) -> None:
+    """The map's entries beyond plain API Gateway APIs: other services' hosts, and what CloudFront fronts."""
+    snapshots = [read_snapshot(blobs, r.snapshot_key) for r in run.results if r.snapshot_key and r.status != "failed"]
+    built = entry_map.build(snapshots)
+    table = Table(title=Text(f"Entry points beside API Gateway, run {run.plan.run_id}"), show_lines=False)
+    for column in ("host", "kind", "exposure", "fronted by", "fronts", "note"):
+        table.add_column(column)
+    for row in built.rows():
+        linked = row["fronted_by"] or row["fronts"]
+        if not linked and all(k.startswith("API_GATEWAY_") for k in row["kinds"]):
+            continue
+        table.add_row(
+            *_cells(
+                row["host"],
+                ", ".join(row["kinds"]),
+                row["exposure"],
+                ", ".join(row["fronted_by"]),
+                ", ".join(row["fronts"]),
+                row["note"] or "",
+            )
+        )
+    if table.row_count:
+        console.print(table)
+    for _, _, finding in built.findings:
+        console.print(Text(f"{finding.severity}: {finding.title}: {finding.resource} -> {finding.evidence['origin']}"))
 
 
 def print_targets(run: LocalRun, expected_failures: set[str]) -> None:

@@ -93,6 +93,10 @@ def unexpected_outcomes(run: LocalRun, estate: DemoEstate) -> list[str]:
             )
         if result.function_url_count != seeded.function_urls:
             problems.append(f"{label} found {result.function_url_count} function URLs, seeded {seeded.function_urls}")
+        if result.entry_point_count != seeded.entry_points:
+            problems.append(
+                f"{label} found {result.entry_point_count} other entry points, seeded {seeded.entry_points}"
+            )
     if len(run.results) != len(estate.accounts) * len(estate.regions):
         problems.append(f"{len(run.results)} targets scanned, expected {len(estate.accounts) * len(estate.regions)}")
     return problems

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from api_discovery.local import demo_functions, demo_surface
+from api_discovery.local import demo_entry_points, demo_functions, demo_surface
 from api_discovery.local.overlay import OverlayClient
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class TargetCounts:
     domains: int = 0  # distinct custom domain names (one namespace for v1 and v2, as in AWS)
     mappings: int = 0  # base path mappings and API mappings
     function_urls: int = 0  # Lambda function URLs
+    entry_points: int = 0  # AppSync APIs and domains, load balancers, CloudFront distributions (global region)
 
     @property
     def apis(self) -> int:
@@ -112,6 +113,8 @@ class _Profile:
     private_domain_peer: str | None = None  # a private domain for the ledger, reached from this account too
     cloudwatch_role: bool = False  # the account's CloudWatch role for API Gateway is set
     functions: demo_functions.FunctionSet | None = None  # Lambda functions, some with URLs
+    entry_points: bool = False  # AppSync, load balancers and CloudFront (demo_entry_points), global region only
+    unreachable_origin: bool = False  # a distribution in front of the catalog's disabled default endpoint
 
 
 _PROFILES: dict[tuple[str, str], _Profile] = {
@@ -125,10 +128,15 @@ _PROFILES: dict[tuple[str, str], _Profile] = {
         bulk_http_apis=24,
         surface=True,
         functions=demo_functions.WEBHOOKS,
+        entry_points=True,
     ),
     ("111111111111", "eu-west-1"): _Profile(orders=True, ledger=True, chat=True, chat_connect_authorized=False),
     ("222222222222", "us-east-1"): _Profile(
-        catalog=True, catalog_default_endpoint=False, payments=True, functions=demo_functions.LEGACY
+        catalog=True,
+        catalog_default_endpoint=False,
+        payments=True,
+        functions=demo_functions.LEGACY,
+        unreachable_origin=True,
     ),
     ("222222222222", "eu-west-1"): _Profile(
         orders=True,
@@ -717,6 +725,12 @@ def _seed_target(t: _Target, profile: _Profile) -> None:
     if profile.functions:
         demo_functions.seed_functions(t.session, t.endpoint_url, t.region, profile.functions)
         t.counts["function_urls"] += profile.functions.urls
+    if profile.entry_points:
+        seeded = demo_entry_points.seed_entry_points(t.session, t.endpoint_url, t.account, t.region, t.brand, apis)
+        t.counts["entry_points"] += seeded.count
+    if profile.unreachable_origin:
+        seeded = demo_entry_points.seed_unreachable_origin(t.session, t.endpoint_url, t.region, apis["catalog"])
+        t.counts["entry_points"] += seeded.count
 
 
 def _seed_surface(t: _Target, ag: APIGatewayClient, profile: _Profile, apis: dict[str, str]) -> None:

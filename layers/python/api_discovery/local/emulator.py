@@ -48,7 +48,10 @@ Middleware = Callable[[WSGIApplication], WSGIApplication]
 _IDENTITY_KEY = "api_discovery.identity"
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_REST_JSON_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda"})
+_REST_JSON_SERVICES = frozenset({"apigateway", "apigatewayv2", "lambda", "appsync"})
+# REST services named by their signing name; ELB's version 2 API signs as elasticloadbalancing.
+_REST_SERVICES = frozenset({"lambda", "appsync", "cloudfront"})
+_ELBV2_VERSION = "2015-12-01"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -149,14 +152,17 @@ def _operation(environ: WSGIEnvironment) -> str | None:
         query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         name = _rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")), path, query)
         return f"{service}:{name}" if name else None
-    if service == "lambda":
+    if service in _REST_SERVICES:
         query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         name = _rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")), path, query)
         return f"{service}:{name}" if name else None
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return f"{service}:{str(target).rsplit('.', 1)[-1]}"
-    action = _params(environ).get("Action")
+    params = _params(environ)
+    action = params.get("Action")
+    if service == "elasticloadbalancing":
+        service = "elbv2" if (params.get("Version") or [""])[0] == _ELBV2_VERSION else "elb"
     return f"{service}:{action[0]}" if action else None
 
 
@@ -254,6 +260,10 @@ PAGED_OPERATIONS: dict[str, _PagingStyle] = {
     "apigatewayv2:ListRoutingRules": _ROUTING_RULES,
     "lambda:ListFunctions": _LAMBDA_FUNCTIONS,
     "lambda:ListFunctionUrlConfigs": _LAMBDA_URLS,
+    # moto's AppSync lists ignore paging; AWS's pages hold 25 at most.
+    "appsync:ListGraphqlApis": _PagingStyle("maxResults", "nextToken", "graphqlApis", 25, 25),
+    "appsync:ListApis": _PagingStyle("maxResults", "nextToken", "apis", 25, 25),
+    "appsync:ListDomainNames": _PagingStyle("maxResults", "nextToken", "domainNameConfigs", 25, 25),
     **{
         f"apigatewayv2:{name}": _V2
         for name in (
@@ -428,6 +438,35 @@ def _lambda_url_configs(self: Any) -> tuple[int, dict[str, str], str]:
     return 200, {}, json.dumps({"FunctionUrlConfigs": configs})
 
 
+def _appsync_domain_names(self: Any) -> tuple[int, dict[str, str], str]:
+    # GET /v1/domainnames: what the overlay holds (moto has no AppSync domains).
+    return 200, {}, json.dumps({"domainNameConfigs": OVERLAY.appsync_domains(self.current_account, self.region)})
+
+
+class _DistributionSummary:
+    """A distribution as ListDistributions lists it: its own fields and its config's (origins, aliases, cache
+    behaviours, web ACL), which moto leaves out of the list."""
+
+    def __init__(self, distribution: Any) -> None:
+        self._distribution = distribution
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(self._distribution, name)
+        except AttributeError:
+            return getattr(self._distribution.distribution_config, name)
+
+
+def _summarised(list_distributions: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    def list_distribution_summaries(self: Any) -> list[Any]:
+        return [_DistributionSummary(d) for d in list_distributions(self)]
+
+    setattr(list_distribution_summaries, _EXTENDED, True)
+    return list_distribution_summaries
+
+
 def _mappings_of_unmapped_domains(
     get_base_path_mappings: Callable[[Any, str], list[Any]],
 ) -> Callable[[Any, str], list[Any]]:
@@ -440,6 +479,20 @@ def _mappings_of_unmapped_domains(
 
     setattr(get_base_path_mappings_of_any_domain, _EXTENDED, True)
     return get_base_path_mappings_of_any_domain
+
+
+def _install_entry_point_extensions() -> None:
+    from moto.appsync import urls as appsync_urls  # noqa: PLC0415
+    from moto.appsync.responses import AppSyncResponse  # noqa: PLC0415
+    from moto.cloudfront.models import CloudFrontBackend  # noqa: PLC0415
+
+    if "list_domain_names" not in vars(AppSyncResponse):
+        AppSyncResponse.list_domain_names = _appsync_domain_names  # type: ignore[attr-defined]
+        appsync_urls.url_paths["{0}/v1/domainnames$"] = AppSyncResponse.dispatch
+    if not getattr(CloudFrontBackend.list_distributions, _EXTENDED, False):
+        CloudFrontBackend.list_distributions = _summarised(  # type: ignore[method-assign,assignment]
+            CloudFrontBackend.list_distributions
+        )
 
 
 def install_moto_extensions() -> None:
@@ -455,6 +508,8 @@ def install_moto_extensions() -> None:
     - apigateway GetClientCertificates and GetDomainNameAccessAssociations, apigatewayv2 ListRoutingRules: what
       the overlay (api_discovery.local.overlay) holds, for the server and for moto's in-process mock alike.
     - lambda ListFunctionUrlConfigs (GET /2021-10-31/functions/{FunctionName}/urls): the function's URL config.
+    - appsync ListDomainNames (GET /v1/domainnames): the overlay's AppSync custom domains.
+    - cloudfront ListDistributions: each summary with its config's origins, aliases, behaviours and web ACL.
     """
     from moto.apigateway import urls as v1_urls  # noqa: PLC0415
     from moto.apigateway.models import APIGatewayBackend, Integration  # noqa: PLC0415 - moto is heavy; load on use
@@ -482,6 +537,7 @@ def install_moto_extensions() -> None:
         lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"] = (
             LambdaResponse.dispatch
         )
+    _install_entry_point_extensions()
     if "export_api" not in vars(ApiGatewayV2Response):
         ApiGatewayV2Response.export_api = _v2_export_api  # type: ignore[attr-defined]
         # moto serves no route for it; its URL table is read when the service's app is first built.

@@ -92,7 +92,7 @@ _SCRIPT = """
   var failed = data.targets.filter(function (t) { return t.status === "failed"; }).length;
   var cards = [
     ["targets scanned", data.targets.length + (failed ? " (" + failed + " failed)" : "")],
-    ["APIs", data.apis.length], ["routes", routes], ["function URLs", data.entry_points.length],
+    ["APIs", data.apis.length], ["routes", routes], ["entry points beside API Gateway", data.entry_points.length],
     ["public unauthenticated routes", data.exposure_summary["public-unauthenticated"] || 0],
     ["open findings", data.findings.length], ["changes since the previous run", data.changes.length]
   ].map(function (c) {
@@ -164,6 +164,15 @@ _SCRIPT = """
           cell(e.kind), el("td", {}, [el("code", {text: e.url})]), cell(e.name), cell(e.authentication),
           el("td", {}, [chip(e.exposure)]), cell(e.reasons.join("; "))]);
       }))] : [el("p", {"class": "muted", text: "No entry point outside API Gateway."})]));
+
+  main.appendChild(section("entry-map-section", "Entry points: every host, what serves it, what fronts it", [
+    table("entry-map", ["host", "served by", "exposure", "fronted by", "fronts", "note"],
+      data.entry_map.map(function (e) {
+        var ways = e.ways.map(function (w) { return w.kind + " " + w.name + " (" + w.exposure + ")"; });
+        return el("tr", {"class": "map-entry", "data-kinds": e.kinds.join(" ")}, [
+          el("td", {}, [el("code", {text: e.host})]), cell(ways.join("; ")), el("td", {}, [chip(e.exposure)]),
+          cell(e.fronted_by.join(", ")), cell(e.fronts.join(", ")), cell(e.note || "")]);
+      }))]));
 
   main.appendChild(section("changes-section", "Changes since the previous run", data.changes.length ? [
     table("changes", ["account / region", "change", "API", "subject"], data.changes.map(function (c) {

@@ -63,6 +63,7 @@ class Overlay:
             self._associations: list[dict[str, Any]] = []
             self._rules: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # by domain name (+ id)
             self._certificates: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self._appsync_domains: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # --- what a seeder posts ---------------------------------------------------------------------------------
 
@@ -117,6 +118,17 @@ class Overlay:
                 certificate = {"clientCertificateId": uuid.uuid4().hex[:6], **body}
                 self._certificates.setdefault((account, region), []).append(certificate)
                 return {"clientCertificateId": certificate["clientCertificateId"]}
+            if kind == "appsync_domain":
+                name = str(body["domainName"])
+                domain = {
+                    "domainName": name,
+                    "domainNameArn": f"arn:aws:appsync:{region}:{account}:domainnames/{name}",
+                    "appsyncDomainName": f"d{uuid.uuid4().hex[:13]}.cloudfront.net",
+                    "hostedZoneId": "Z2FDTNDATAQYW2",
+                    **body,
+                }
+                self._appsync_domains.setdefault((account, region), []).append(domain)
+                return {"appsyncDomainName": domain["appsyncDomainName"]}
         raise ValueError(f"unknown overlay kind {kind!r}")
 
     # --- what the emulator answers ---------------------------------------------------------------------------
@@ -169,6 +181,10 @@ class Overlay:
     def certificates(self, account: str, region: str) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(c) for c in self._certificates.get((account, region), [])]
+
+    def appsync_domains(self, account: str, region: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(d) for d in self._appsync_domains.get((account, region), [])]
 
 
 OVERLAY = Overlay()  # moto's state is process-wide; so is what the emulator keeps beside it
@@ -304,3 +320,8 @@ class OverlayClient:
                 "clientCertificateId"
             ]
         )
+
+    def appsync_domain(self, account: str, region: str, name: str, **body: Any) -> str:
+        """An AppSync custom domain (moto has none); answers its AppSync domain name, a CloudFront host."""
+        request = {"account": account, "region": region, "kind": "appsync_domain", "body": {"domainName": name, **body}}
+        return str(self._post(request)["appsyncDomainName"])

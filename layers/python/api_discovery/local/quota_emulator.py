@@ -16,6 +16,10 @@ Modelling choices, where AWS leaves room:
 - Lambda's control-plane quota is its own, per account and region whatever the API Gateway scope: 15 requests
   per second (no burst is published: one second's worth), with GetPolicy on a 15 per second quota of its own
   instead. Lambda answers an over-quota request with the same 429 and TooManyRequestsException.
+- The other entry points' services have a bucket each, per account and region (CloudFront, a global service,
+  per account): ELB's published Describe* bucket (40, refilled at 10 per second), answered as ELB does (400,
+  `Throttling`); AppSync and CloudFront publish none, so they get the rate the scanner assumes for them
+  (5 per second), AppSync answering 429 and CloudFront 400 `Throttling`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from api_discovery.local.emulator import identify, rest_json_error, signing_scope
+from api_discovery.local.emulator import error_response, identify, rest_json_error, signing_scope
 
 QuotaScope = Literal["account", "account-region"]
 Clock = Callable[[], float]
@@ -40,6 +44,10 @@ THROTTLED_STATUS = 429
 THROTTLED_CODE = "TooManyRequestsException"
 THROTTLED_MESSAGE = "Too Many Requests"
 _SIGNING_NAME = "apigateway"  # apigateway and apigatewayv2 both sign as "apigateway"
+# The other entry points' services, by signing name, and how each answers an over-quota request.
+_OTHER_SIGNING = {"elasticloadbalancing": "elbv2", "appsync": "appsync", "cloudfront": "cloudfront"}
+_OTHER_SERVICES = frozenset(_OTHER_SIGNING.values())
+_OTHER_REFUSAL = {"elbv2": (400, "Throttling"), "appsync": (429, THROTTLED_CODE), "cloudfront": (400, "Throttling")}
 _EPSILON = 1e-9  # clock arithmetic leaves 0.9999999 of a token where exactly one is due
 
 
@@ -53,6 +61,12 @@ class QuotaRates:
     get_resources_burst: float = 5.0
     lambda_rate: float = 15.0
     lambda_burst: float = 15.0
+    elb_rate: float = 10.0
+    elb_burst: float = 40.0
+    appsync_rate: float = 5.0
+    appsync_burst: float = 5.0
+    cloudfront_rate: float = 5.0
+    cloudfront_burst: float = 5.0
 
     def __post_init__(self) -> None:
         if min(self.rate, self.get_resources_rate) <= 0 or min(self.burst, self.get_resources_burst) < 1:
@@ -67,7 +81,15 @@ class QuotaRates:
             rate=self.rate * factor,
             get_resources_rate=self.get_resources_rate * factor,
             lambda_rate=self.lambda_rate * factor,
+            elb_rate=self.elb_rate * factor,
+            appsync_rate=self.appsync_rate * factor,
+            cloudfront_rate=self.cloudfront_rate * factor,
         )
+
+    def of_service(self, service: str) -> tuple[float, float]:
+        """(rate, burst) of one of the other entry points' services: elbv2, appsync, cloudfront."""
+        prefix = {"elbv2": "elb"}.get(service, service)
+        return getattr(self, f"{prefix}_rate"), getattr(self, f"{prefix}_burst")
 
     def per_operation(self) -> dict[str, tuple[float, float]]:
         """(rate, burst) of each operation that has a quota of its own, besides the general one."""
@@ -147,7 +169,13 @@ class Quotas:
         the seconds until all of them have one."""
         with self._lock:
             now = self._clock()
-            if operation.startswith("lambda:"):
+            service = operation.split(":", 1)[0]
+            if service in _OTHER_SERVICES:
+                key = (scope_key, service)
+                if key not in self._operations:
+                    self._operations[key] = TokenBucket(*self.rates.of_service(service), now)
+                buckets = [self._operations[key]]
+            elif operation.startswith("lambda:"):
                 # GetPolicy spends from its own quota only; every other Lambda call from the control plane's.
                 kind = LAMBDA_GET_POLICY if operation == LAMBDA_GET_POLICY else "lambda:control-plane"
                 key = (scope_key, kind)
@@ -242,6 +270,8 @@ class QuotaMiddleware:
 
         def enforce_quotas(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             region, service = signing_scope(environ)
+            if service in _OTHER_SIGNING:
+                return _other_service(environ, start_response, region)
             if service not in (_SIGNING_NAME, "lambda"):
                 return app(environ, start_response)
             account, operation = identify(environ)
@@ -256,5 +286,19 @@ class QuotaMiddleware:
             response = rest_json_error(THROTTLED_STATUS, THROTTLED_CODE, THROTTLED_MESSAGE)
             response.headers.update(throttled_response_headers(wait))
             return response(environ, start_response)
+
+        def _other_service(
+            environ: WSGIEnvironment, start_response: StartResponse, region: str | None
+        ) -> Iterable[bytes]:
+            account, operation = identify(environ)
+            service = (operation or "").split(":", 1)[0]
+            if service not in _OTHER_SERVICES:  # classic ELB, or a request the emulator cannot name
+                return app(environ, start_response)
+            where = account or "unknown" if service == "cloudfront" else f"{account or 'unknown'}/{region or 'unknown'}"
+            wait = quotas.admit(f"{service}:{where}", operation or f"{service}:unidentified")
+            if wait <= 0:
+                return app(environ, start_response)
+            status, code = _OTHER_REFUSAL[service]
+            return error_response(operation, status, code, "Rate exceeded")(environ, start_response)
 
         return enforce_quotas

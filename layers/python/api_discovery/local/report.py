@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from api_discovery.analysis import entry_map
 from api_discovery.analysis.diff import compute_changes
 from api_discovery.analysis.exposure import VERDICTS
 from api_discovery.analysis.findings import CATALOGUE, SEVERITIES
 from api_discovery.blobs import BlobStore
-from api_discovery.inventory.model import Api, Finding, FunctionUrl, Snapshot
+from api_discovery.inventory.model import Api, EntryPoint, Finding, FunctionUrl, Snapshot
 from api_discovery.inventory.snapshots import read_snapshot
 from api_discovery.local.stale import StaleApi, stale_apis
 from api_discovery.steps.finalize import RUNS_PREFIX, read_target_file
@@ -85,6 +86,7 @@ class Report:
     findings: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     entry_points: list[dict[str, Any]] = field(default_factory=list)
+    entry_map: list[dict[str, Any]] = field(default_factory=list)
 
     def exposure_summary(self) -> dict[str, int]:
         counts = Counter(r["exposure"] for a in self.apis for r in a["routes"])
@@ -105,6 +107,7 @@ class Report:
             "findings": self.findings,
             "changes": self.changes,
             "entry_points": self.entry_points,
+            "entry_map": self.entry_map,
         }
 
 
@@ -182,6 +185,7 @@ def _last_good(
 def build_report(estate: Estate, filters: Filters | None = None) -> Report:
     filters = filters or Filters()
     report = Report(run_id=estate.run_id, started_at=estate.started_at)
+    seen: list[Snapshot] = []
     for view in estate.targets:
         if not filters.target(view):
             continue
@@ -203,6 +207,10 @@ def build_report(estate: Estate, filters: Filters | None = None) -> Report:
         report.entry_points += [
             row for url in snapshot.function_urls if (row := entry_point_row(snapshot, url, filters.exposures))
         ]
+        report.entry_points += [
+            row for entry in snapshot.entry_points if (row := other_entry_row(snapshot, entry, filters.exposures))
+        ]
+        seen.append(snapshot)
         findings: list[tuple[Finding, dict[str, object] | None]]
         findings = [(f, None) for f in snapshot.findings if f.api_id not in view.stale]
         findings += [(f, s.label()) for s in view.stale.values() for f in s.findings]
@@ -210,8 +218,28 @@ def build_report(estate: Estate, filters: Filters | None = None) -> Report:
             in_scope = not filters.exposures or (finding.api_id in kept)
             if in_scope and filters.severity(finding):
                 report.findings.append(finding_row(view, finding, names.get(finding.api_id or "")) | {"stale": label})
+    _add_map(report, seen, filters)
     report.findings.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["rule_id"], f["account_id"], f["resource"]))
     return report
+
+
+def _add_map(report: Report, snapshots: list[Snapshot], filters: Filters) -> None:
+    """The entry-point map of the targets shown, and the findings only the map can judge."""
+    built = entry_map.build(snapshots)
+    report.entry_map = [r for r in built.rows() if not filters.exposures or r["exposure"] in filters.exposures]
+    for account, region, finding in built.findings:
+        if filters.severity(finding):
+            rule = CATALOGUE[finding.rule_id]
+            report.findings.append(
+                {
+                    "account_id": account,
+                    "region": region,
+                    "api_name": None,
+                    **finding.model_dump(mode="json"),
+                    "remediation": rule.remediation,
+                    "stale": None,
+                }
+            )
 
 
 def diff_runs(blobs: BlobStore, old_run: str, new_run: str) -> list[dict[str, Any]]:
@@ -287,6 +315,24 @@ def entry_point_row(snapshot: Snapshot, url: FunctionUrl, exposures: Sequence[st
         "authentication": url.auth_type,
         "exposure": verdict,
         "reasons": url.exposure.reasons if url.exposure else [],
+    }
+
+
+def other_entry_row(snapshot: Snapshot, entry: EntryPoint, exposures: Sequence[str] = ()) -> dict[str, Any] | None:
+    """An AppSync API or domain, a load balancer or a distribution, in the same row shape as a function URL."""
+    verdict = entry.exposure.verdict if entry.exposure else "unknown"
+    if exposures and verdict not in exposures:
+        return None
+    return {
+        "account_id": snapshot.account_id,
+        "region": snapshot.region,
+        "kind": entry.kind,
+        "url": ", ".join(entry.hosts),
+        "resource": entry.arn or entry.id,
+        "name": entry.name,
+        "authentication": ", ".join(entry.authentication) or "none",
+        "exposure": verdict,
+        "reasons": entry.exposure.reasons if entry.exposure else [],
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_discovery.cloudtrail import Unmapped, lambda_rescans, resource_of
+from api_discovery.cloudtrail import ENTRY_RESCANS, Unmapped, entry_rescans, resource_of
 from api_discovery.errors import InvalidScanRequestError, parse_input
 from api_discovery.observability import logger
 from api_discovery.store.debounce import REGION_WIDE, Debounce
@@ -76,18 +76,18 @@ def on_event(
     event = parse_input(_Envelope, dict(body), "change event", InvalidScanRequestError)
     detail = event.detail
     source = detail.get("eventSource")
-    if event.detail_type != CLOUDTRAIL_DETAIL_TYPE or source not in (API_GATEWAY_SOURCE, LAMBDA_SOURCE):
-        return Outcome("ignored", f"not an API Gateway or Lambda call: {event.detail_type[:60]!r}")
+    if event.detail_type != CLOUDTRAIL_DETAIL_TYPE or (source != API_GATEWAY_SOURCE and source not in ENTRY_RESCANS):
+        return Outcome("ignored", f"not a call of a service with entry points: {event.detail_type[:60]!r}")
     if detail.get("errorCode"):
         return Outcome("ignored", "the call failed: nothing changed")
     if not is_account_id(event.account):
         raise InvalidScanRequestError(f"change event from a malformed account {event.account[:20]!r}")
     name = str(detail.get("eventName") or "")
     try:
-        if source == LAMBDA_SOURCE:
-            if not lambda_rescans(name):
-                return Outcome("ignored", f"{name[:64]} changes no function URL")
-            raise Unmapped(f"{name[:64]} changes a function URL: function URLs are read region-wide")
+        if source != API_GATEWAY_SOURCE:
+            if not entry_rescans(str(source), name):
+                return Outcome("ignored", f"{name[:64]} changes no entry point")
+            raise Unmapped(f"{name[:64]} changes an entry point of {source}: those are read region-wide")
         resource = resource_of(name, detail.get("requestParameters"), detail.get("responseElements"))
     except Unmapped as exc:
         logger.info("change rescans the region", extra={"event_name": name[:64], "why": str(exc)[:200]})

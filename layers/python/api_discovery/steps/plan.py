@@ -20,6 +20,7 @@ from api_discovery.targets import (
     DEFAULT_PARTITION,
     AccountTarget,
     Resource,
+    global_region,
     is_account_id,
     known_regions,
     partitions_of,
@@ -181,6 +182,7 @@ def _items(
                     resources=request.resources,
                     # A sweep of an account whose events announce each change: whatever it finds was missed.
                     drift=account.forwards_events and request.source == "schedule",
+                    global_region=global_region(home),
                 )
             )
         except ValidationError as exc:

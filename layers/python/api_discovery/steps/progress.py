@@ -14,6 +14,7 @@ from api_discovery.inventory.model import (
     Api,
     ClientCertificate,
     Domain,
+    EntryPoint,
     FunctionUrl,
     ScanError,
     UsagePlan,
@@ -31,6 +32,7 @@ class RegionWide(BaseModel):
     client_certificates: list[ClientCertificate] = Field(default_factory=list)
     account_settings: AccountSettings | None = None
     function_urls: list[FunctionUrl] = Field(default_factory=list)
+    entry_points: list[EntryPoint] = Field(default_factory=list)
 
 
 class Progress(BaseModel):

@@ -160,6 +160,7 @@ def merge(base: Snapshot, base_key: str, fresh: Fresh, run_id: str) -> Snapshot:
         client_certificates=base.client_certificates,
         account_settings=base.account_settings,
         function_urls=base.function_urls,
+        entry_points=base.entry_points,
         rescan=Rescan(
             base=base_key,
             read=fresh.read,

@@ -357,6 +357,7 @@ def summarize(
         reason="; ".join(e.message for e in snapshot.errors)[:500] or None,
         api_count=len(snapshot.apis),
         function_url_count=len(snapshot.function_urls),
+        entry_point_count=len(snapshot.entry_points),
         route_count=sum(len(a.routes) for a in snapshot.apis),
         error_count=len(snapshot.errors),
         api_calls=sum(snapshot.api_calls.values()),

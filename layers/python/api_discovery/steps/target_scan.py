@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 
 from api_discovery.analysis import completeness, exposure
+from api_discovery.analysis.entry_exposure import assess_entry_point
+from api_discovery.collect import appsync, cloudfront, function_urls, load_balancers, rest, v2
 from api_discovery.collect import domains as domain_calls
-from api_discovery.collect import function_urls, rest, v2
 from api_discovery.collect.budget import (
     PROCESS_BUDGETS,
     BudgetPool,
@@ -28,11 +29,13 @@ from api_discovery.collect.budget import (
     Scope,
     budget_key,
     lambda_budget_key,
+    service_budget_key,
 )
 from api_discovery.collect.context import MAX_PAGE_SIZE, ScanContext
 from api_discovery.collect.exports import ExportStore, export_stages
 from api_discovery.collect.session import (
     CLIENT_CONFIG,
+    ENTRY_SERVICES,
     AccountCredentials,
     CallCounter,
     assume_customer_session,
@@ -46,6 +49,7 @@ from api_discovery.inventory.model import (
     AccessAssociation,
     Api,
     Domain,
+    EntryPoint,
     FunctionUrl,
     ScanError,
     Snapshot,
@@ -68,6 +72,7 @@ class ScanOptions:
     reserve_seconds: float = 60.0  # stop starting new APIs when less time than this is left
     exports: bool = False  # also store each deployment's OpenAPI export (needs an ExportStore)
     function_urls: bool = True  # also inventory the region's Lambda function URLs
+    entry_points: bool = True  # also inventory AppSync, load balancers and (global region) CloudFront
     budgets: BudgetPool = field(default=PROCESS_BUDGETS, compare=False)  # where the scope's budget lives
 
     def budget(self, account_id: str, region: str) -> CallBudget:
@@ -76,6 +81,9 @@ class ScanOptions:
 
     def lambda_budget(self, account_id: str, region: str) -> CallBudget:
         return self.budgets.get(lambda_budget_key(account_id, region), self.rates.for_lambda())
+
+    def service_budget(self, service: str, account_id: str, region: str) -> CallBudget:
+        return self.budgets.get(service_budget_key(service, account_id, region), self.rates.for_service(service))
 
 
 def utc_now() -> str:
@@ -118,7 +126,9 @@ def scan_until(
     try:
         reach = credentials or session_factory
         with (
-            scan_context(target, reach, counter, opts, with_lambda=opts.function_urls) as ctx,
+            scan_context(
+                target, reach, counter, opts, with_lambda=opts.function_urls, with_entries=opts.entry_points
+            ) as ctx,
             _Lanes(opts.workers) as lanes,
         ):
             ctx.exports = exports if opts.exports else None
@@ -126,11 +136,19 @@ def scan_until(
             # Read once, with the lists: a resumed scan carries them in its progress.
             reading = ctx.lambda_client is not None and not progress.listed
             urls = lanes.lambdas.submit(region_function_urls, ctx) if reading else None
+            entries = (
+                lanes.entries.submit(region_entry_points, ctx) if ctx.entry_clients and not progress.listed else None
+            )
             if not progress.listed:
                 progress = _list(ctx, lanes, progress)
             progress = collect_apis(ctx, lanes, progress, time_left, opts.reserve_seconds)
-            if urls is not None and progress.region_wide is not None:
-                wide = progress.region_wide.model_copy(update={"function_urls": urls.result()})
+            if progress.region_wide is not None and (urls is not None or entries is not None):
+                update: dict[str, Any] = {}
+                if urls is not None:
+                    update["function_urls"] = urls.result()
+                if entries is not None:
+                    update["entry_points"] = entries.result()
+                wide = progress.region_wide.model_copy(update=update)
                 progress = progress.model_copy(update={"region_wide": wide})
     except TargetUnavailableError as exc:
         return failed_snapshot(
@@ -181,6 +199,7 @@ def scan_context(
     opts: ScanOptions,
     *,
     with_lambda: bool = False,
+    with_entries: bool = False,
 ) -> Iterator[ScanContext]:
     if target.region not in known_regions():
         raise TargetUnavailableError("region", f"unknown region {target.region!r}")
@@ -191,10 +210,12 @@ def scan_context(
         ("response-received", budget.on_response),
     ]
     lambda_client: Any = None
+    services = [s for s in ENTRY_SERVICES if s != "cloudfront" or target.global_services] if with_entries else []
     if isinstance(reach, AccountCredentials):
         # The account's pooled clients: this scan's counter and pacing are attached for its length only.
         apigateway, apigatewayv2 = reach.api_gateway_clients(target.region)
         lambda_client = reach.lambda_client(target.region) if with_lambda else None
+        entry_clients = {s: reach.client(s, target.region) for s in services}
         counted = counting(counter)
     else:
         session = _session(target, reach, counter)
@@ -203,6 +224,7 @@ def scan_context(
         # The session is instrumented: its clients are guarded and counted already.
         if with_lambda:
             lambda_client = session.client("lambda", region_name=target.region, config=CLIENT_CONFIG)
+        entry_clients = {s: _client(session, s, target.region) for s in services}
         counted = []
     # Lambda's quota is its own, per account and region: its calls pace from a budget of their own.
     lambda_budget = opts.lambda_budget(target.account_id, target.region)
@@ -210,17 +232,30 @@ def scan_context(
         ("before-send", lambda_budget.before_send),
         ("response-received", lambda_budget.on_response),
     ]
-    with (
-        hooked((apigateway, apigatewayv2), [*counted, *pacing]),
-        hooked([lambda_client] if lambda_client else [], [*counted, *lambda_pacing]),
-    ):
+    with ExitStack() as hooks:
+        hooks.enter_context(hooked((apigateway, apigatewayv2), [*counted, *pacing]))
+        hooks.enter_context(hooked([lambda_client] if lambda_client else [], [*counted, *lambda_pacing]))
+        for service, client in entry_clients.items():
+            own = opts.service_budget(service, target.account_id, target.region)
+            paced: list[tuple[str, Callable[..., Any]]] = [
+                ("before-send", own.before_send),
+                ("response-received", own.on_response),
+            ]
+            hooks.enter_context(hooked([client], [*counted, *paced]))
         yield ScanContext(
             apigateway=apigateway,
             apigatewayv2=apigatewayv2,
             region=target.region,
             page_size=opts.page_size,
             lambda_client=lambda_client,
+            entry_clients=entry_clients,
         )
+
+
+def _client(session: boto3.Session, service: str, region: str) -> Any:
+    # boto3's stubs type `client` per service name: a name chosen at run time is any of them.
+    make: Callable[..., Any] = session.client
+    return make(service, region_name=region, config=CLIENT_CONFIG)
 
 
 def _session(target: Target, reach: SessionFactory, counter: CallCounter) -> boto3.Session:
@@ -249,6 +284,8 @@ class _Lanes:
         # Lambda's calls pace on a quota of their own, one after another: at 9 per second one thread keeps up
         # (each call waits for its token longer than it takes), and it never holds a thread API Gateway needs.
         self.lambdas = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda")
+        # AppSync, ELB and CloudFront: a few calls each, on quotas of their own, one after another.
+        self.entries = ThreadPoolExecutor(max_workers=1, thread_name_prefix="entry-points")
 
     def __enter__(self) -> _Lanes:
         return self
@@ -257,6 +294,7 @@ class _Lanes:
         self.main.shutdown(wait=True, cancel_futures=True)
         self.resources.shutdown(wait=True, cancel_futures=True)
         self.lambdas.shutdown(wait=True, cancel_futures=True)
+        self.entries.shutdown(wait=True, cancel_futures=True)
 
 
 def _list(ctx: ScanContext, lanes: _Lanes, progress: Progress) -> Progress:
@@ -379,6 +417,20 @@ def region_function_urls(ctx: ScanContext) -> list[FunctionUrl]:
     functions = function_urls.list_functions(ctx) or []
     found = [url for function in functions for url in function_urls.urls_of(ctx, function)]
     return sorted((exposure.assess_function_url(u) for u in found), key=lambda u: u.key)
+
+
+def region_entry_points(ctx: ScanContext) -> list[EntryPoint]:
+    """The region's AppSync APIs and domains, its load balancers and, in the account's global region, its
+    CloudFront distributions, each with its exposure. A refused read leaves its error in the context: those
+    entry points are then unknown, and none of them is reported gone."""
+    found: list[EntryPoint] = []
+    if "appsync" in ctx.entry_clients:
+        found += appsync.graphql_apis(ctx) + appsync.event_apis(ctx) + appsync.domains(ctx)
+    if "elbv2" in ctx.entry_clients:
+        found += load_balancers.load_balancers(ctx)
+    if "cloudfront" in ctx.entry_clients:
+        found += cloudfront.distributions(ctx)
+    return sorted((assess_entry_point(e) for e in found), key=lambda e: e.key)
 
 
 def plain_entry(raw: dict[str, Any]) -> dict[str, Any]:
@@ -520,5 +572,6 @@ def _snapshot(progress: Progress) -> Snapshot:
         client_certificates=wide.client_certificates,
         account_settings=wide.account_settings,
         function_urls=wide.function_urls,
+        entry_points=wide.entry_points,
     )
     return completeness.assess(snapshot)

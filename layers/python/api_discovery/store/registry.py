@@ -56,6 +56,8 @@ class RegisteredAccount(BaseModel):
     # Its API Gateway change events reach the discovery bus: targeted rescans keep it fresh, and the
     # scheduled sweep needs to visit it only every so often (PlanSettings.forwarding_sweep_every).
     forwards_events: bool = False
+    # Registered from an organization's account list (store/organizations.py): its management account.
+    organization: str | None = None
 
     @field_validator("account_id")
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api_discovery.analysis.diff import Change, api_summary, compute_changes, function_url_summary
+from api_discovery.analysis.entry_diff import entry_summary
 from api_discovery.blobs import BlobStore
 from api_discovery.errors import SnapshotFormatError
 from api_discovery.inventory.model import Snapshot
@@ -142,7 +143,8 @@ def compute_change_set(
         baseline=baseline,
         changes=changes,
         apis=[api_summary(a) for a in snapshot.apis if a.id in named]
-        + [function_url_summary(u) for u in snapshot.function_urls if u.key in named],
+        + [function_url_summary(u) for u in snapshot.function_urls if u.key in named]
+        + [entry_summary(e) for e in snapshot.entry_points if e.id in named],
     )
     return change_set
 

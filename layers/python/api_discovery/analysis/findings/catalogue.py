@@ -21,6 +21,8 @@ class Rule:
     rationale: str
     remediation: str
     evidence: tuple[str, ...]
+    # "estate": judged across an account's regions by the entry-point map, not by one snapshot's checks.
+    scope: Literal["snapshot", "estate"] = "snapshot"
 
 
 _RULES = (
@@ -256,6 +258,54 @@ _RULES = (
         "Set AuthType to AWS_IAM, or put the function behind API Gateway or CloudFront with authentication; if it "
         "is meant to be public, check that the function itself authenticates callers and accept the finding.",
         ("function", "qualifier", "url", "open_statements", "cors_origins"),
+    ),
+    Rule(
+        "appsync-api-key-only",
+        "medium",
+        "AppSync API whose only auth mode is an API key",
+        "Every caller of the public AppSync API authenticates with the same API key, which ships in clients and "
+        "expires only when rotated: anyone who has the key can query or publish.",
+        "Add IAM, Cognito, OIDC or a Lambda authorizer as the API's mode and keep API keys for public read-only "
+        "data, or make the API private.",
+        ("appsync_api", "kind", "auth_modes", "hosts"),
+    ),
+    Rule(
+        "appsync-without-waf",
+        "low",
+        "Public AppSync API without a WAF web ACL",
+        "A GraphQL or Event API reachable from the internet has no AWS WAF web ACL to limit rates, block "
+        "introspection or filter abusive requests.",
+        "Associate an AWS WAF web ACL with the API (a regional web ACL with the AppSync resource type).",
+        ("appsync_api", "kind", "hosts"),
+    ),
+    Rule(
+        "elb-http-without-redirect",
+        "medium",
+        "Internet-facing load balancer listener on plain HTTP without a redirect to HTTPS",
+        "Requests and responses, credentials and session cookies included, cross the internet unencrypted.",
+        "Make the listener's default action a redirect to HTTPS (port 443, status 301), and serve on an HTTPS "
+        "listener.",
+        ("load_balancer", "listener", "port", "default_actions"),
+    ),
+    Rule(
+        "elb-weak-tls-policy",
+        "medium",
+        "Load balancer listener whose TLS policy accepts TLS 1.0 or 1.1",
+        "TLS 1.0 and 1.1 are deprecated (RFC 8996): clients can be talked down to protocols and ciphers with known "
+        "weaknesses.",
+        "Choose a policy whose oldest protocol is TLS 1.2, e.g. ELBSecurityPolicy-TLS13-1-2-2021-06.",
+        ("load_balancer", "listener", "port", "ssl_policy", "scheme"),
+    ),
+    Rule(
+        "cloudfront-origin-bypass",
+        "high",
+        "Origin reachable around its CloudFront distribution",
+        "A distribution fronts an origin that still answers on its own public address: callers can skip the "
+        "distribution and whatever it enforces (its WAF web ACL, signed URLs, geo restrictions).",
+        "Close the direct way in: disable the API's default execute-api endpoint, give the function URL AuthType "
+        "AWS_IAM with an origin access control, or admit only CloudFront at the origin.",
+        ("distribution", "origin", "origin_kind", "origin_resource", "direct_verdict", "distribution_web_acl"),
+        scope="estate",
     ),
 )
 
