@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, TimeZone, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -26,8 +28,9 @@ from infra.lambda_factory import (
     powertools_layer_arn,
     workflow_function,
 )
-from infra.nag import acknowledge_discovery_findings
+from infra.nag import acknowledge_discovery_findings, arn_token, iam5
 from infra.observability import Observability
+from infra.organization_stack import DEFAULT_READER_ROLE_NAME, DEFAULT_SYNC_ROLE_NAME
 from infra.storage import (
     CHANGES_PREFIX,
     EXPORTS_PREFIX,
@@ -62,6 +65,9 @@ CHANGE_PARTITION = "CHANGE#*"
 # The items scan owns: a target's current state and its APIs. Of the registry it reads one attribute.
 SCAN_ITEM_PARTITIONS = ("TARGET#*", "API#*")
 REGISTRY_PARTITION = "REGISTRY"
+# What the organizations sync writes: member accounts, the organizations, and (by ConditionCheck) the claims of
+# their ExternalIds.
+ORGANIZATIONS_PARTITIONS = ("REGISTRY", "ORGANIZATIONS", "EXTERNALID#*")
 # What a scan's GetItem of a registry item may name (store/registry.py Registry.external_id): the key, which
 # the caller already holds, and the ExternalId.
 SCAN_REGISTRY_ATTRIBUTES = ("pk", "sk", "external_id")
@@ -325,6 +331,33 @@ class DiscoveryStack(Stack):
             )
         )
 
+        self.organizations = workflow_function(
+            self,
+            FunctionSpec(
+                "organizations",
+                "List each registered organization's accounts; register, stop or resume its member accounts",
+                512,
+                # ListAccounts answers 20 accounts a page: ten thousand accounts are 500 calls.
+                Duration.minutes(10),
+                # A fixed name, because each organization's reader role trusts this role.
+                role_name=DEFAULT_SYNC_ROLE_NAME,
+            ),
+            defaults,
+        )
+        self.organizations.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{self.partition}:iam::*:role/{DEFAULT_READER_ROLE_NAME}"],
+            )
+        )
+        self.organizations.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                resources=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(ORGANIZATIONS_PARTITIONS)}},
+            )
+        )
+
         self.triggers = Triggers(
             self,
             "Triggers",
@@ -337,12 +370,49 @@ class DiscoveryStack(Stack):
             change_queue=self.change_queue,
         )
         self.triggers.bus.grant_put_events_to(self.publish)
+        # On the sweep's schedule: what it registers, the next plan scans.
+        invoker = iam.Role(
+            self,
+            "OrganizationsScheduleRole",
+            description="Lets EventBridge Scheduler invoke the organizations sync",
+            # Only EventBridge Scheduler acting for a schedule of this account.
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{self.partition}:scheduler:{self.region}:{self.account}:schedule/*"
+                    },
+                }
+            ),
+        )
+        Validations.of(invoker).acknowledge(
+            Acknowledgment(
+                id=iam5(f"{arn_token(self.organizations)}:*"),
+                reason="The scheduler target's grant names the sync function and its versions (function:*); it "
+                "invokes that one function and nothing else.",
+            )
+        )
+        scheduler.Schedule(
+            self,
+            "OrganizationsSchedule",
+            description="API Discovery: sync the registered organizations' member accounts",
+            schedule=scheduler.ScheduleExpression.expression(
+                config.schedule_expression, TimeZone.of(config.schedule_time_zone)
+            ),
+            target=scheduler_targets.LambdaInvoke(
+                self.organizations,
+                role=invoker,
+                input=scheduler.ScheduleTargetInput.from_object({"source": "schedule"}),
+                dead_letter_queue=self.triggers.dead_letters,
+                retry_attempts=2,
+            ),
+        )
 
         self.observability = Observability(
             self,
             "Observability",
             state_machine=state_machine,
-            functions=[self.plan, self.scan, self.finalize, self.publish, self.changes],
+            functions=[self.plan, self.scan, self.finalize, self.publish, self.changes, self.organizations],
             dead_letters=self.triggers.dead_letters,
             change_failures=self.change_failures,
             alarm_email=config.alarm_email,
@@ -357,9 +427,11 @@ class DiscoveryStack(Stack):
             finalize=self.finalize,
             publish=self.publish,
             changes=self.changes,
+            organizations=self.organizations,
             workflow=self.workflow,
             dead_letters=self.triggers.dead_letters,
             customer_role_name=config.customer_role_name,
+            reader_role_name=DEFAULT_READER_ROLE_NAME,
         )
 
         scanner_role = self.scan.role

@@ -68,9 +68,11 @@ def acknowledge_discovery_findings(
     finalize: lambda_.Function,
     publish: lambda_.Function,
     changes: lambda_.Function,
+    organizations: lambda_.Function,
     workflow: Workflow,
     dead_letters: sqs.IQueue,
     customer_role_name: str,
+    reader_role_name: str,
 ) -> None:
     """Takes the constructs it acknowledges findings on, not the stack, so that it need not import the stack."""
     bucket_arn = arn_token(bucket)
@@ -80,6 +82,7 @@ def acknowledge_discovery_findings(
         finalize: (MANIFESTS_PREFIX, RESULTS_PREFIX, RUNS_PREFIX),
         publish: (CHANGES_PREFIX, RUNS_PREFIX),
         changes: (),  # no object: its table items and its queue
+        organizations: (),  # no object: the registry's items
     }
     for function, function_prefixes in prefixes.items():
         Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))
@@ -94,6 +97,15 @@ def acknowledge_discovery_findings(
             id=iam5(f"arn:<AWS::Partition>:iam::*:role/{customer_role_name}"),
             reason="The scanner assumes the read-only role of whichever customer account is registered; only "
             "that role name, and each customer's trust policy admits only this role with its ExternalId.",
+        )
+    )
+    assert organizations.role is not None
+    Validations.of(organizations.role).acknowledge(
+        Acknowledgment(
+            id=iam5(f"arn:<AWS::Partition>:iam::*:role/{reader_role_name}"),
+            reason="The sync assumes the organization reader role of whichever management account is registered; "
+            "only that role name, which may list the organization's accounts and nothing else, and whose trust "
+            "policy admits only this role with the organization's ExternalId.",
         )
     )
 

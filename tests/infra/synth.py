@@ -36,6 +36,7 @@ class Synthesized:
     outdir: Path
     discovery: Template
     customer: Template
+    organization: Template
 
     @property
     def discovery_json(self) -> dict[str, Any]:
@@ -59,6 +60,7 @@ def synthesized() -> Synthesized:
         outdir=outdir,
         discovery=Template.from_stack(built.discovery),
         customer=Template.from_stack(built.customer),
+        organization=Template.from_stack(built.organization),
     )
 
 

@@ -39,7 +39,11 @@ def test_cfn_lint_does_report_a_broken_template(synth: Synthesized) -> None:
     assert lint_findings(broken), "cfn-lint must flag an out-of-range MaxSessionDuration"
 
 
-@pytest.mark.parametrize("stack_name", ["discovery", "customer"])
+def test_organization_template_passes_cfn_lint(synth: Synthesized) -> None:
+    assert lint_findings(dict(synth.organization.to_json())) == []
+
+
+@pytest.mark.parametrize("stack_name", ["discovery", "customer", "organization"])
 def test_cdk_nag_reports_no_unacknowledged_finding(synth: Synthesized, stack_name: str) -> None:
     report = AwsSolutionsChecks().validate_scope(getattr(synth.built, stack_name))
     open_findings = [violation.rule_name for violation in report.violations]

@@ -39,7 +39,8 @@ def scheduler_role_arn(synth: Synthesized) -> Any:
 
 
 def test_schedule_starts_a_full_scan_on_the_configured_schedule(discovery: Template, synth: Synthesized) -> None:
-    discovery.resource_count_is("AWS::Scheduler::Schedule", 1)
+    # The workflow's, and the organizations sync's on the same schedule (test_organizations_sync_runs_on_the_schedule).
+    discovery.resource_count_is("AWS::Scheduler::Schedule", 2)
     discovery.has_resource_properties(
         "AWS::Scheduler::Schedule",
         {
@@ -221,4 +222,15 @@ def test_dead_letter_queue_is_encrypted_and_tls_only(discovery: Template, synth:
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+
+
+def test_organizations_sync_runs_on_the_sweeps_schedule(discovery: Template, synth: Synthesized) -> None:
+    function = logical_id(synth.built.discovery.organizations)
+    discovery.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": TEST_CONTEXT["schedule_expression"],
+            "Target": {"Arn": {"Fn::GetAtt": [function, "Arn"]}, "DeadLetterConfig": {"Arn": dead_letter_arn(synth)}},
+        },
     )

@@ -18,13 +18,16 @@ from rich.text import Text
 
 from api_discovery.analysis import entry_map
 from api_discovery.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from api_discovery.collect.organizations import reader_client
 from api_discovery.errors import InvalidInputError, validation_problems
 from api_discovery.inventory.results import TargetResult
 from api_discovery.inventory.snapshots import SNAPSHOT_PREFIX, read_snapshot
 from api_discovery.local.cli_reports import diff_command, report_command, write_html
 from api_discovery.local.runner import LocalRun, run_local
 from api_discovery.local.schema import write_schemas
+from api_discovery.steps.organizations import sync_organizations
 from api_discovery.steps.plan import PlanResult, PlanSettings, ScanRequest
+from api_discovery.store.organizations import Organizations, RegisteredOrganization
 from api_discovery.store.registry import (
     ConcurrentRegistrationError,
     DuplicateExternalIdError,
@@ -324,6 +327,78 @@ def register(
         typer.echo(f"registered {account}; its new ExternalId, shown this once: {registration.account.external_id}")
     else:
         typer.echo(f"registered {account}, keeping the ExternalId given or already registered")
+
+
+@app.command("organization-template")
+def organization_template(
+    vendor_account: Annotated[str, typer.Option(help="The vendor's AWS account id (where the scanner runs)")],
+    external_id: Annotated[str, typer.Option(help="The organization's ExternalId (every member role uses it)")],
+    vendor_region: Annotated[str, typer.Option(help="Region of the vendor's event bus")] = "us-east-1",
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output")] = None,
+) -> None:
+    """Print the template a customer deploys in its management account: the organization reader role and the
+    member role as a service-managed StackSet."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from infra.organization_stack import render_organization_template  # noqa: PLC0415 - loads the CDK (jsii)
+
+    try:
+        template = render_organization_template(vendor_account, external_id, vendor_region)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if out:
+        out.write_text(template)
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(template)
+
+
+@app.command("register-organization")
+def register_organization(
+    management_account: Annotated[str, typer.Option(help="The management or delegated administrator account")],
+    table: Annotated[str, typer.Option(help="The deployment's DynamoDB table (its TableName output)")],
+    external_id: Annotated[str, typer.Option(help="The organization's ExternalId, as in its template")],
+    region: Annotated[list[str] | None, typer.Option(help="Region to scan (repeat); default: the deployment's")] = None,
+    name: Annotated[str, typer.Option(help="The customer's name, for reports")] = "",
+    forwards_events: Annotated[bool, typer.Option(help="Its members forward change events")] = False,
+) -> None:
+    """Register an organization: its member accounts are registered from its account list on the next sync."""
+    try:
+        wanted = RegisteredOrganization(
+            management_account_id=management_account,
+            name=name,
+            external_id=external_id,
+            regions=region or [],
+            forwards_events=forwards_events,
+        )
+        Organizations(boto3.Session().client("dynamodb"), table).register(wanted)
+    except ValidationError as exc:
+        raise typer.BadParameter(validation_problems(exc), param_hint="--management-account") from None
+    except DuplicateExternalIdError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--external-id") from None
+    typer.echo(f"registered organization {management_account}; its members are registered at the next sync")
+
+
+@app.command("sync-organizations")
+def sync_organizations_command(
+    table: Annotated[str, typer.Option(help="The deployment's DynamoDB table (its TableName output)")],
+) -> None:
+    """List every registered organization's accounts and register, stop or resume its members now."""
+    client = boto3.Session().client("dynamodb")
+    base = boto3.Session()
+    outcomes = sync_organizations(
+        Organizations(client, table),
+        Registry(client, table),
+        lambda org, arn: reader_client(base, arn, org.external_id, "organizations-cli"),
+    )
+    for outcome in outcomes:
+        result = outcome.result
+        if result is None:
+            typer.echo(f"{outcome.organization}: not read: {outcome.error}")
+            continue
+        typer.echo(
+            f"{outcome.organization}: {result.listed} listed, {len(result.added)} added, {len(result.stopped)} "
+            f"stopped, {len(result.resumed)} resumed, {len(result.kept_own)} registered on their own"
+        )
 
 
 @app.command()
